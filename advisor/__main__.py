@@ -1,0 +1,5 @@
+"""``python -m advisor`` is the same as the ``advisor`` console script."""
+
+from advisor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""Process-wide runtime settings that must be made once, before heavy libraries spin up.
+
+Why: on a 2-core laptop torch, faiss, tokenizers and BLAS each start their own thread pool
+by default and oversubscribe the cores; one call here keeps them to the machine's size.
+"""
+
+from __future__ import annotations
+
+import os
+
+_configured = False
+
+
+def cpu_count() -> int:
+    """Cores this process may use (affinity-aware, unlike ``os.cpu_count``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set thread counts for torch/BLAS/tokenizers once; later calls are no-ops."""
+    global _configured
+    n = threads or cpu_count()
+    if _configured:
+        return n
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(n))
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+        if torch.get_num_interop_threads() != 1:
+            try:
+                torch.set_num_interop_threads(1)
+            except RuntimeError:  # already started; harmless
+                pass
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        pass
+    _configured = True
+    return n

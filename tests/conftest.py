@@ -1,0 +1,25 @@
+"""Shared fixtures: tiny, deterministic, offline. Nothing here downloads."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Tests never reach a model hub; fail fast instead of hanging on a network call.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture
+def fake_embedder():
+    from advisor.embeddings import HashingEmbedder
+
+    return HashingEmbedder(dim=256)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own cache so runs cannot leak into each other."""
+    monkeypatch.setenv("ADVISOR_CACHE", str(tmp_path_factory.mktemp("advisor-cache")))
