@@ -26,6 +26,15 @@ def configure_threads(threads: int | None = None) -> int:
     if _configured:
         return n
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # library progress bars ("Loading weights", "Writing model shards") would interleave
+    # with the pilot's own per-arm bars; the pilot reports progress itself
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover
+        pass
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, str(n))
     try:

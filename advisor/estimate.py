@@ -1,0 +1,123 @@
+"""Rough time and memory of a pilot before it starts, so nobody waits blind.
+
+Why FLOP counting: generation costs about 2N FLOPs per token and LoRA training about 4N
+(forward 2N + backward through activations 2N; frozen weights need no weight gradients),
+N = parameters. Dividing by what this kind of machine sustains gives minutes, not seconds:
+the figure is for planning ("a few minutes" vs "an hour"), and the CLI and app say so.
+The sustained rates below were measured with ``experiments/bench.py`` (see
+experiments/README.md) and are deliberately on the slow side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+# Effective FLOP/s sustained on a 2-core CPU in fp32 (matmul-bound, small batches).
+GENERATION_FLOPS = 1.5e10
+TRAINING_FLOPS = 1.0e10
+OVERHEAD_S_PER_ARM = 3.0  # prompt building, scoring, file writes
+BASE_PROCESS_MB = 700.0  # python + torch + transformers + embedder loaded
+TINY_PARAMS = 1_000_000  # the built-in model is about this size
+DEFAULT_PARAMS = 135_000_000  # SmolLM2-135M when the model's config is not on disk
+
+
+@dataclass(frozen=True)
+class PilotEstimate:
+    seconds: float
+    peak_memory_mb: float
+    model_params: int
+    per_arm_seconds: dict[str, float]
+    assumptions: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _model_params(ref: str | None) -> int:
+    from advisor.models import BUILTIN_MODEL, DEFAULT_MODEL
+
+    ref = ref or DEFAULT_MODEL
+    if ref == BUILTIN_MODEL:
+        return TINY_PARAMS
+    path = Path(ref).expanduser()
+    if (path / "config.json").exists():
+        try:
+            from advisor.memory import count_params, shape_from_config
+
+            return count_params(shape_from_config(path))
+        except Exception:  # an estimate must never stop a pilot
+            return DEFAULT_PARAMS
+    return DEFAULT_PARAMS
+
+
+def estimate_pilot(settings: Any, n_examples: int | None = None,
+                   mean_chars: float | None = None) -> PilotEstimate:
+    """Estimate from the settings and the data's size (read from the file when not given)."""
+    from advisor.approaches import ARMS
+
+    if n_examples is None or mean_chars is None:
+        try:
+            from advisor.data import load_examples
+
+            ex = load_examples(settings.data, input_col=settings.input_col,
+                               output_col=settings.output_col,
+                               doc_id_col=settings.doc_id_col).examples
+            n_examples = len(ex)
+            mean_chars = sum(len(e.input) + len(e.output) for e in ex) / max(1, len(ex))
+        except Exception:  # bad data is reported by the pilot itself, with its message
+            n_examples, mean_chars = 100, 200.0
+    frac_test = settings.test_size if settings.test_size < 1 else settings.test_size / max(
+        1, n_examples
+    )
+    n_test = min(int(round(n_examples * frac_test)), settings.max_test or n_examples)
+    n_train = max(0, int(n_examples * (1 - frac_test - settings.validation_size)))
+    params = _model_params(settings.model)
+    tokens_per_example = mean_chars / 4 + 40  # ~4 characters a token, plus the template
+    new_tokens = settings.max_new_tokens or 48
+    per_arm: dict[str, float] = {}
+    arms = list(settings.arms) or list(ARMS)
+    for arm in arms:
+        spec = ARMS.get(arm)
+        if spec is None:
+            continue
+        if not spec.needs_llm:
+            per_arm[arm] = OVERHEAD_S_PER_ARM
+            continue
+        prompt = tokens_per_example
+        if arm == "few_shot":
+            prompt *= 1 + settings.few_shot_k
+        if spec.needs_kb:
+            prompt += settings.retrieval_k * settings.chunk_words * 1.3
+        gen = n_test * 2 * params * (prompt + new_tokens * 2) / GENERATION_FLOPS
+        train = 0.0
+        if spec.trains:
+            epochs = settings.lora.epochs
+            if settings.lora.max_steps:
+                epochs = min(epochs, settings.lora.max_steps * settings.lora.batch_size
+                             / max(1, n_train))
+            train = epochs * n_train * 4 * params * (prompt + new_tokens) / TRAINING_FLOPS
+        per_arm[arm] = round(gen + train + OVERHEAD_S_PER_ARM, 1)
+    memory = BASE_PROCESS_MB + params * 4 / 1e6 * (2.2 if any(
+        ARMS[a].trains for a in arms if a in ARMS) else 1.2)
+    return PilotEstimate(
+        seconds=round(sum(per_arm.values()), 1),
+        peak_memory_mb=round(memory, 0),
+        model_params=params,
+        per_arm_seconds=per_arm,
+        assumptions=(
+            f"{n_test} test and ~{n_train} training examples, ~{int(tokens_per_example)} tokens "
+            f"each, a {params / 1e6:.0f}M-parameter model in fp32 on this CPU; a planning "
+            "figure, not a promise"
+        ),
+    )
+
+
+def describe_estimate(est: PilotEstimate) -> str:
+    minutes = est.seconds / 60
+    span = f"~{est.seconds:.0f} s" if est.seconds < 120 else f"~{minutes:.0f} min"
+    return (
+        f"Estimated time {span}, peak memory ~{est.peak_memory_mb / 1000:.1f} GB "
+        f"({est.assumptions})."
+    )
