@@ -15,8 +15,7 @@ from typing import Any
 
 from advisor.data import Document, Example
 from advisor.finetune import LoraSettings
-
-from advisor.models import BUILTIN_MODEL, DEFAULT_MODEL
+from advisor.models import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class PilotSettings:
     def __post_init__(self) -> None:
         if self.test_size <= 0:
             raise ValueError(f"test_size must be positive (not {self.test_size!r})")
-        if not 0 <= self.validation_size:
+        if not self.validation_size >= 0:
             raise ValueError(f"validation_size must be >= 0 (not {self.validation_size!r})")
         for name in ("few_shot_k", "retrieval_k", "batch_size", "chunk_words"):
             if getattr(self, name) <= 0:

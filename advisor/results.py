@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from advisor.pilot_context import BUILTIN_MODEL, PilotContext, PilotSettings, Prediction
+from advisor.models import BUILTIN_MODEL
+from advisor.pilot_context import PilotContext, PilotSettings, Prediction
 from advisor.runio import atomic_write_json, atomic_write_jsonl, read_json, read_jsonl
 
 # Comparisons that answer the workflow's questions (framework §5), beyond "arm vs zero-shot":
@@ -108,9 +109,9 @@ def _retrieval(ctx: PilotContext, run_dir: Path) -> dict[str, Any] | None:
         return cached or None
     from advisor.retrieval import retrieval_metrics
 
-    examples = [
-        e for e in ctx.split.train + ctx.split.validation + ctx.split.test if e.doc_id
-    ][:RETRIEVAL_CAP]
+    examples = [e for e in ctx.split.train + ctx.split.validation + ctx.split.test if e.doc_id][
+        :RETRIEVAL_CAP
+    ]
     if not ctx.documents or not examples:
         atomic_write_json(run_dir / "retrieval.json", {})
         return None

@@ -22,6 +22,12 @@ def _test_size(value: str) -> float:
         ) from None
     if v <= 0:
         raise argparse.ArgumentTypeError(f"must be positive (not {value!r})")
+    if v >= 1:
+        if not v.is_integer():
+            raise argparse.ArgumentTypeError(
+                f"a count must be a whole number, a fraction must be below 1 (not {value!r})"
+            )
+        return int(v)  # a count of examples
     return v
 
 
@@ -43,14 +49,20 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-col", default="input")
     p.add_argument("--output-col", default="output")
     p.add_argument("--doc-id-col", default="doc_id")
-    p.add_argument("--test-size", type=_test_size, default=0.2,
-                   help="fraction (0.2) or count (40) of examples held out (default 0.2)")
+    p.add_argument(
+        "--test-size",
+        type=_test_size,
+        default=0.2,
+        help="fraction (0.2) or count (40) of examples held out (default 0.2)",
+    )
     p.add_argument("--validation-size", type=float, default=0.1)
     p.add_argument("--max-test", type=int, default=200, help="cap on test items (default 200)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--few-shot-k", type=int, default=4)
     p.add_argument("--retrieval-k", type=int, default=3)
-    p.add_argument("--embedder", help="sentence-transformers id or folder (default all-MiniLM-L6-v2)")
+    p.add_argument(
+        "--embedder", help="sentence-transformers id or folder (default all-MiniLM-L6-v2)"
+    )
     p.add_argument("--batch-size", type=int, default=16, help="generation batch size")
     p.add_argument("--max-new-tokens", type=int)
     p.add_argument("--lora-rank", type=int, default=8)
@@ -60,8 +72,11 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora-max-steps", type=int)
     p.add_argument("--lora-batch-size", type=int, default=8)
     p.add_argument("--prompt-loss-weight", type=float, default=0.0)
-    p.add_argument("--trust-remote-code", action="store_true",
-                   help="allow the model repository to run its own code (off by default)")
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow the model repository to run its own code (off by default)",
+    )
     p.add_argument("--answers", help="questionnaire answers to keep with the run (for the report)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print results.json on stdout at the end")
@@ -88,13 +103,27 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
             seed=args.seed,
         )
         return PilotSettings(
-            data=data, out=out, kb=kb, model=args.model, arms=arms, task=args.task,
-            format=args.format, input_col=args.input_col, output_col=args.output_col,
-            doc_id_col=args.doc_id_col, test_size=args.test_size,
-            validation_size=args.validation_size, max_test=args.max_test, seed=args.seed,
-            few_shot_k=args.few_shot_k, retrieval_k=args.retrieval_k, embedder=args.embedder,
-            batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
-            trust_remote_code=args.trust_remote_code, lora=lora,
+            data=data,
+            out=out,
+            kb=kb,
+            model=args.model,
+            arms=arms,
+            task=args.task,
+            format=args.format,
+            input_col=args.input_col,
+            output_col=args.output_col,
+            doc_id_col=args.doc_id_col,
+            test_size=args.test_size,
+            validation_size=args.validation_size,
+            max_test=args.max_test,
+            seed=args.seed,
+            few_shot_k=args.few_shot_k,
+            retrieval_k=args.retrieval_k,
+            embedder=args.embedder,
+            batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            trust_remote_code=args.trust_remote_code,
+            lora=lora,
         )
     except ValueError as exc:
         raise AdvisorError(str(exc)) from None
@@ -116,8 +145,11 @@ class _Bars:
         arm, stage = event.get("arm", ""), event.get("stage", "")
         if stage in ("ok", "failed", "skipped"):
             self.close()
-            msg = {"ok": "done", "failed": f"FAILED: {event.get('message')}",
-                   "skipped": "already finished (resumed)"}[stage]
+            msg = {
+                "ok": "done",
+                "failed": f"FAILED: {event.get('message')}",
+                "skipped": "already finished (resumed)",
+            }[stage]
             print(f"  {arm}: {msg}", file=sys.stderr)
             return
         if stage not in ("generate", "train"):
@@ -126,8 +158,13 @@ class _Bars:
             self.close()
             self.key = (arm, stage)
             label = f"{arm} ({'training' if stage == 'train' else 'answering'})"
-            self.bar = tqdm(total=event.get("total") or 0, desc=label, file=sys.stderr,
-                            leave=False, dynamic_ncols=True)
+            self.bar = tqdm(
+                total=event.get("total") or 0,
+                desc=label,
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+            )
         self.bar.total = event.get("total") or self.bar.total
         self.bar.n = event.get("done", 0)
         if "loss" in event:
@@ -142,12 +179,15 @@ class _Bars:
 
 def print_summary(results: dict[str, Any], out: str) -> None:
     if results.get("smoke"):
-        print("SMOKE RUN (built-in tiny model): quality numbers test the pipeline, "
-              "not the decision.")
+        print(
+            "SMOKE RUN (built-in tiny model): quality numbers test the pipeline, not the decision."
+        )
     for note in results.get("notes", []):
         print(f"note: {note}")
-    print(f"model: {results.get('model') or 'none (no LLM arm)'}   test items: "
-          f"{results.get('data', {}).get('n_test')}")
+    print(
+        f"model: {results.get('model') or 'none (no LLM arm)'}   test items: "
+        f"{results.get('data', {}).get('n_test')}"
+    )
     for arm, block in results.get("arms", {}).items():
         if block.get("status") != "ok":
             print(f"  {arm:<17} {block.get('status')}: {block.get('error') or ''}")
@@ -161,8 +201,10 @@ def print_summary(results: dict[str, Any], out: str) -> None:
         print(f"  {arm:<17} " + "  ".join(cells))
     for kind, r in (results.get("retrieval") or {}).items():
         if "recall@5" in r:
-            print(f"  retrieval {kind:<7} recall@1 {r['recall@1']:.2f}  recall@5 "
-                  f"{r['recall@5']:.2f}  mrr {r['mrr']:.2f}")
+            print(
+                f"  retrieval {kind:<7} recall@1 {r['recall@1']:.2f}  recall@5 "
+                f"{r['recall@5']:.2f}  mrr {r['mrr']:.2f}"
+            )
     print(f"results: {out}/results.json")
 
 
