@@ -115,6 +115,21 @@ def _hub_offline() -> bool:
     )
 
 
+def _hub_unreachable(host: str = "huggingface.co") -> bool:
+    """True when the hub's name does not resolve: the machine is offline.
+
+    Why: with no network the hub client retries with backoff for about a minute before it
+    gives up; a DNS lookup answers at once, and then only the local cache is read.
+    """
+    import socket
+
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return True
+    return False
+
+
 def _load_error(ref: str, exc: Exception) -> ModelLoadError:
     """Turn the many "not found / offline / wrong format" errors into one plain message."""
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
@@ -130,7 +145,7 @@ def _load_error(ref: str, exc: Exception) -> ModelLoadError:
             "only .safetensors weights are loaded (pickled .bin files can run code); "
             f"convert the model to safetensors, or {hint}"
         )
-    where = " offline" if _hub_offline() or "connect" in text else ""
+    where = " offline" if _hub_offline() or "connect" in text or "local_files_only" in text else ""
     return ModelLoadError(f"could not load {ref!r}{where} ({reason}); {hint}")
 
 
@@ -201,11 +216,16 @@ class HFGenerator:
 
         source = str(path) if path.exists() else ref
         torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
+        # a hub id on an offline machine: read the local cache only, without the retries
+        local_only = not path.exists() and (_hub_offline() or _hub_unreachable())
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+            tokenizer = AutoTokenizer.from_pretrained(
+                source, trust_remote_code=trust_remote_code, local_files_only=local_only
+            )
             model = AutoModelForCausalLM.from_pretrained(
                 source,
                 trust_remote_code=trust_remote_code,
+                local_files_only=local_only,
                 use_safetensors=True,
                 **{_dtype_kwarg(): torch_dtype},
             )

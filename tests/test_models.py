@@ -356,3 +356,31 @@ def test_builtin_tokenizer_round_trips_any_text(tiny_gen, text, value):
 def test_builtin_tokenizer_learned_merges_from_the_data(tiny_gen):
     sample = "Question: what is the refund policy?"
     assert tiny_gen.count_tokens(sample) < len(sample.encode()) / 2
+
+
+def test_unresolvable_hub_reads_only_the_local_cache(monkeypatch):
+    """Offline without HF_HUB_OFFLINE set: fail at once from the cache, no minute of retries."""
+    import socket
+
+    import transformers
+
+    from advisor.errors import ModelLoadError
+    from advisor.models import HFGenerator
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror("Name or service not known")
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        raise OSError("couldn't find them in the cached files")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", spy)
+    with pytest.raises(ModelLoadError, match="builtin:tiny"):
+        HFGenerator.from_pretrained("some-org/some-model")
+    assert seen.get("local_files_only") is True
