@@ -1,0 +1,389 @@
+"""Collect everything a report shows into one JSON-ready dict (this dict *is* report.json).
+
+Why the core takes plain dicts: the report must work from a questionnaire alone, a pilot
+alone, or both, and from the app as well as the CLI. ``build_report_data`` only needs the
+recommendation's ``to_dict()``, the pilot's ``results.json`` and the answers as dicts;
+``build_report`` is the thin wrapper that reads a run folder and calls the decision rules.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from advisor.costs import Prices, project_costs
+from advisor.errors import AdvisorError
+from advisor.report import formatting as fmt
+from advisor.report.pilot_data import as_dict, build_pilot, finite, load_predictions
+
+REPORT_VERSION = 1
+CI_LEVEL = 95
+DEFAULT_MAX_EXAMPLES = 3
+FRAMEWORK_SOURCE = "Chip Huyen, AI Engineering (O'Reilly, 2025), finetuning chapter"
+# Which cost row stands for a recommended approach, and what it is compared against.
+APPROACH_COST = {
+    "prompting": "few_shot",
+    "rag": "rag",
+    "finetune": "finetune",
+    "rag+finetune": "rag+finetune",
+}
+BREAK_EVEN_VERSUS = {"finetune": "few_shot", "rag+finetune": "rag"}
+
+
+def _targets(reason: Mapping, contributions: Mapping[str, list]) -> dict[str, float | None]:
+    """Which options a reason moved: from its ``effects`` and from rules named in contributions."""
+    found: dict[str, float | None] = {}
+    effects = reason.get("effects")
+    if isinstance(effects, Mapping):
+        for k, v in effects.items():
+            if finite(v) != 0:
+                found[str(k)] = finite(v)
+    elif isinstance(effects, list | tuple):
+        found.update({str(k): None for k in effects})
+    elif isinstance(effects, str):
+        found[effects] = None
+    for key in ("blocks", "holds"):  # hard constraints and workflow holds move options too
+        for approach in reason.get(key) or []:
+            found.setdefault(str(approach), None)
+    rule = reason.get("rule")
+    for approach, items in contributions.items():
+        for item in items:
+            if rule and item["rule"] == rule and approach not in found:
+                found[approach] = item["delta"]
+    return found
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _ranking(rec: Mapping, scores: dict[str, float]) -> list[str]:
+    order: list[str] = []
+    for item in rec.get("ranking") or []:
+        name = item if isinstance(item, str) else as_dict(item).get("approach")
+        if isinstance(name, str) and name not in order:
+            order.append(name)
+    rest = sorted((a for a in scores if a not in order), key=lambda a: -scores[a])
+    return order + rest
+
+
+def build_recommendation(rec: Mapping, answers: Mapping | None) -> dict[str, Any]:
+    answers = answers or {}
+    scores = {
+        str(k): v for k, raw in as_dict(rec.get("scores")).items() if (v := finite(raw)) is not None
+    }
+    contributions: dict[str, list[dict]] = {}
+    for approach, items in as_dict(rec.get("contributions")).items():
+        rows = []
+        for item in items if isinstance(items, list) else []:
+            item = as_dict(item)
+            keys = [str(k) for k in item.get("answers") or []]
+            rows.append(
+                {
+                    "rule": str(item.get("rule", "")),
+                    "delta": finite(item.get("delta")),
+                    "answers": [{"key": k, "value": answers.get(k)} for k in keys],
+                }
+            )
+        contributions[str(approach)] = rows
+
+    reasons = []
+    for raw in rec.get("reasons") or []:
+        raw = as_dict(raw)
+        if not raw.get("text"):
+            continue
+        targets = _targets(raw, contributions)
+        reasons.append(
+            {
+                "text": str(raw["text"]),
+                "source": str(raw.get("source") or ""),
+                "rule": None if raw.get("rule") is None else str(raw["rule"]),
+                "targets": [{"approach": a, "delta": d} for a, d in targets.items()],
+            }
+        )
+
+    ranking = _ranking(rec, scores)
+    for approach in contributions:
+        if approach not in ranking:
+            ranking.append(approach)
+    primary = str(rec.get("primary") or (ranking[0] if ranking else ""))
+    options = []
+    for rank, approach in enumerate(ranking, start=1):
+        linked = [
+            {"text": r["text"], "source": r["source"], "delta": t["delta"]}
+            for r in reasons
+            for t in r["targets"]
+            if t["approach"] == approach
+        ]
+        options.append(
+            {
+                "approach": approach,
+                "label": fmt.label(approach, fmt.APPROACH_LABELS),
+                "rank": rank,
+                "score": scores.get(approach),
+                "is_primary": approach == primary,
+                "reasons": linked,
+                "contributions": contributions.get(approach, []),
+                "unavailable": _text(as_dict(rec.get("unavailable")).get(approach)),
+                "held": _text(as_dict(rec.get("held")).get(approach)),
+            }
+        )
+    conf = rec.get("confidence")
+    if finite(conf) is not None:
+        conf_text = f"{conf:.0%}" if 0 <= conf <= 1 else f"{conf:g}"
+    else:
+        conf_text = None if conf is None else str(conf)
+    return {
+        "primary": primary,
+        "primary_label": fmt.label(primary, fmt.APPROACH_LABELS),
+        "confidence": finite(conf) if finite(conf) is not None else conf_text,
+        "confidence_text": conf_text,
+        "next_step": str(rec.get("next_step") or ""),
+        "options": options,
+        "reasons": reasons,
+        "general_reasons": [r for r in reasons if not r["targets"]],
+    }
+
+
+def _costs(
+    pilot: dict | None, answers: Mapping, rec: dict | None, plan: dict | None, prices: Prices | None
+) -> dict[str, Any]:
+    measured = {a["arm"]: a["tokens"] for a in (pilot or {}).get("arms", []) if a["tokens"]}
+    qpd = finite(answers.get("queries_per_day"))
+    n_train = finite(answers.get("labeled_examples")) or finite(
+        ((pilot or {}).get("data") or {}).get("n_train")
+    )
+    epochs = finite((plan or {}).get("epochs"))
+    costs = project_costs(
+        prices,
+        qpd,
+        measured,
+        n_train_examples=int(n_train or 0) or None,
+        epochs=int(epochs) if epochs else None,
+    )
+    headline = None
+    if rec and rec["primary"] in APPROACH_COST:
+        option = APPROACH_COST[rec["primary"]]
+        row = next(o for o in costs["options"] if o["option"] == option)
+        headline = {
+            "option": option,
+            "label": row["label"],
+            "cost_per_month": row["cost_per_month"],
+            "break_even": None,
+        }
+        versus = BREAK_EVEN_VERSUS.get(rec["primary"])
+        if versus:
+            headline["break_even"] = next(
+                b for b in costs["break_even"] if b["option"] == option and b["versus"] == versus
+            )
+    costs["headline"] = headline
+    return costs
+
+
+def _summary(rec: dict | None, pilot: dict | None, costs: dict, smoke: bool) -> str:
+    parts: list[str] = []
+    if smoke:
+        parts.append(
+            "Smoke run: the pilot used the built-in tiny model, so its numbers check "
+            "the pipeline and say nothing about the decision."
+        )
+    if rec:
+        conf = f" (confidence {rec['confidence_text']})" if rec["confidence_text"] else ""
+        parts.append(f"Recommendation: {rec['primary_label']}{conf}.")
+        if rec["next_step"]:
+            parts.append(f"Next step: {rec['next_step'].rstrip('.')}.")
+    else:
+        parts.append(
+            "No ranked recommendation: it needs the questionnaire answers, and none were "
+            "given. This report shows the pilot evidence only."
+        )
+    best = (pilot or {}).get("best_arm")
+    if pilot and best:
+        n = f"{pilot['n_test']} test items" if pilot["n_test"] else "the test items"
+        ci_text = f", {CI_LEVEL}% CI {fmt.ci(best['ci95'])}" if best.get("ci95") else ""
+        metric = fmt.label(best["metric"], fmt.METRIC_LABELS)
+        if best.get("tied"):
+            parts.append(
+                f"In the pilot ({n}), no arm stood out: {len(best['tied'])} arms tied for the "
+                f"best {metric} at {fmt.num(best['mean'])}."
+            )
+        else:
+            parts.append(
+                f"In the pilot ({n}), the best arm by {metric} was {best['label']} at "
+                f"{fmt.num(best['mean'])}{ci_text}."
+            )
+        mde = pilot["mde"].get(best["metric"])
+        if mde is not None:
+            parts.append(
+                f"Differences under ~{fmt.points(mde)} points are noise at this "
+                f"test size; {len(pilot['comparisons'])} of {pilot['n_comparisons']} "
+                f"paired comparisons were significant."
+            )
+    elif not pilot:
+        parts.append("No pilot was run: the recommendation rests on the questionnaire alone.")
+    head = costs.get("headline")
+    if head:
+        qpd = fmt.integer(costs["queries_per_day"])
+        parts.append(
+            f"At {qpd} queries per day, {head['label']} would cost about "
+            f"{fmt.money(head['cost_per_month'], costs['currency'])} per month."
+        )
+        be = head.get("break_even")
+        if be:
+            when = (
+                "never pays back its one-off cost"
+                if be["never"]
+                else f"pays back its one-off cost after {fmt.days(be['days'])} days"
+            )
+            parts.append(f"Finetuning {when} compared with {be['versus_label']}.")
+    return " ".join(parts)
+
+
+def _answers_dict(answers: Any) -> dict[str, Any] | None:
+    if answers is None:
+        return None
+    if is_dataclass(answers) and not isinstance(answers, type):
+        try:
+            from advisor.questionnaire import answers_to_dict
+
+            return dict(answers_to_dict(answers))
+        except ImportError:
+            return asdict(answers)
+    if isinstance(answers, Mapping):
+        return dict(answers)
+    raise AdvisorError(f"answers must be a mapping of questionnaire keys (not {type(answers)})")
+
+
+def build_report_data(
+    recommendation: Mapping | None,
+    results: Mapping | None,
+    answers: Mapping | None,
+    prices: Prices | None = None,
+    *,
+    predictions: list[dict] | None = None,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    generated_at: str | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """The report data: every section the renderers show, every number they print.
+
+    ``recommendation`` is ``Recommendation.to_dict()``; ``results`` the pilot's results.json;
+    ``answers`` the questionnaire answers; ``predictions`` rows of predictions.jsonl. Any of
+    them may be None: the matching sections become short empty-state lines.
+    """
+    answers_d = _answers_dict(answers)
+    results_d = dict(results) if isinstance(results, Mapping) else None
+    rec = build_recommendation(recommendation, answers_d) if recommendation else None
+    pilot = build_pilot(results_d, predictions, max_examples) if results_d else None
+    plan = as_dict((recommendation or {}).get("finetune_plan")) or None
+    smoke = bool(results_d and results_d.get("smoke"))
+    costs = _costs(pilot, answers_d or {}, rec, plan, prices)
+    task = (answers_d or {}).get("task") or as_dict((results_d or {}).get("config")).get("task")
+    sources = [FRAMEWORK_SOURCE]
+    for reason in (rec or {}).get("reasons", []):
+        if reason["source"] and reason["source"] not in sources:
+            sources.append(reason["source"])
+    return {
+        "report_version": REPORT_VERSION,
+        "generated_at": generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "title": "Prompting, RAG or finetuning?",
+        "task": str(task) if task else None,
+        "smoke": smoke,
+        "smoke_notice": fmt.SMOKE_NOTICE if smoke else None,
+        "ci_level": CI_LEVEL,
+        "summary": _summary(rec, pilot, costs, smoke),
+        "recommendation": rec,
+        "finetune_plan": plan,
+        "answers": (
+            [{"key": k, "value": v} for k, v in answers_d.items()]
+            if answers_d is not None
+            else None
+        ),
+        "pilot": pilot,
+        "costs": costs,
+        "references": sources,
+        "warnings": list(warnings or []),
+    }
+
+
+def _read_results(path: Path) -> dict:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AdvisorError(
+            f"cannot read pilot results {path}: {exc}; re-run the pilot or "
+            "point to another run folder"
+        ) from exc
+    if not isinstance(raw, dict):
+        raise AdvisorError(f"pilot results {path} must hold a JSON object")
+    return raw
+
+
+def build_report(
+    run_dir: str | Path | None = None,
+    answers_path: str | Path | None = None,
+    prices: Prices | None = None,
+    *,
+    answers: Any = None,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+) -> dict[str, Any]:
+    """Report data from a run folder and/or questionnaire answers.
+
+    ``RUN_DIR/answers.json`` is used when no answers are passed. ``answers`` (an ``Answers``
+    object or a dict, e.g. from the app) wins over ``answers_path``. Raises AdvisorError when
+    there is neither a pilot nor answers to report on.
+    """
+    results = predictions = None
+    warnings: list[str] = []
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise AdvisorError(
+                f"run folder {run_dir} does not exist; pass the folder `advisor pilot --out` wrote"
+            )
+        if (run_dir / "results.json").is_file():
+            results = _read_results(run_dir / "results.json")
+            if (run_dir / "predictions.jsonl").is_file():
+                predictions, bad = load_predictions(run_dir / "predictions.jsonl")
+                if bad:
+                    warnings.append(f"{bad} unreadable line(s) in predictions.jsonl were skipped")
+        if answers is None and answers_path is None and (run_dir / "answers.json").is_file():
+            answers_path = run_dir / "answers.json"
+    if answers is None and answers_path is not None:
+        from advisor.questionnaire import load_answers
+
+        answers = load_answers(answers_path)
+    elif isinstance(answers, Mapping):
+        from advisor.questionnaire import parse_answers
+
+        answers = parse_answers(answers)  # validates: unknown keys/values are AnswersError
+    if results is None and answers is None:
+        where = f" ({run_dir} has no results.json)" if run_dir is not None else ""
+        raise AdvisorError(
+            "nothing to report on: give a run folder with results.json "
+            f"and/or --answers FILE{where}"
+        )
+
+    recommendation = None
+    if answers is not None:
+        from advisor.decision import recommend
+
+        evidence = None
+        if results is not None:
+            from advisor.evidence import load_evidence
+
+            evidence = load_evidence(results)
+        recommendation = recommend(answers, evidence).to_dict()
+    return build_report_data(
+        recommendation,
+        results,
+        _answers_dict(answers),
+        prices,
+        predictions=predictions,
+        max_examples=max_examples,
+        warnings=warnings,
+    )

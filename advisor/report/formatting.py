@@ -1,0 +1,142 @@
+"""Number and label formatting shared by the Markdown, HTML and PDF renderers.
+
+Why one module: the three formats must print the *same* string for the same number, and
+``report.json`` must carry every number they print. Renderers format numbers from the report
+data with these functions only; they never compute new figures.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+ARM_LABELS: dict[str, str] = {
+    "zero_shot": "Zero-shot prompting",
+    "few_shot": "Few-shot prompting",
+    "bm25_rag": "RAG (BM25)",
+    "faiss_rag": "RAG (vector search)",
+    "hybrid_rag": "RAG (hybrid)",
+    "lora": "LoRA finetune",
+    "lora_rag": "LoRA finetune + RAG",
+    "nearest_neighbor": "Nearest neighbour (reference)",
+}
+
+APPROACH_LABELS: dict[str, str] = {
+    "prompting": "Prompting",
+    "rag": "RAG",
+    "finetune": "Finetuning",
+    "rag+finetune": "RAG + finetuning",
+}
+
+METRIC_LABELS: dict[str, str] = {
+    "exact_match": "Exact match",
+    "token_f1": "Token F1",
+    "rouge_l": "ROUGE-L",
+    "semantic_similarity": "Semantic similarity",
+    "format_valid": "Format valid",
+}
+
+SMOKE_NOTICE = (
+    "Numbers from the built-in tiny smoke model: they test the pipeline, not the decision. "
+    "Re-run the pilot with a real model before acting on them."
+)
+
+
+def label(name: str, table: dict[str, str]) -> str:
+    """Human label for a known identifier; unknown ones are shown as they are."""
+    return table.get(name, str(name))
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def num(value: Any, digits: int = 2) -> str:
+    """A fraction or plain number, fixed decimals; '-' when missing."""
+    if not is_number(value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def ci(interval: Any, digits: int = 2) -> str:
+    """'[lo, hi]' for a two-number interval, '-' otherwise."""
+    if isinstance(interval, list | tuple) and len(interval) == 2 and all(map(is_number, interval)):
+        return f"[{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+    return "-"
+
+
+def mean_ci(block: Any) -> str:
+    """'0.62 [0.50, 0.71]' from a ``{"mean", "ci95"}`` metric block."""
+    if not isinstance(block, dict) or not is_number(block.get("mean")):
+        return "-"
+    interval = ci(block.get("ci95"))
+    return num(block["mean"]) if interval == "-" else f"{num(block['mean'])} {interval}"
+
+
+def points(fraction: Any) -> str:
+    """A [0, 1] difference as percentage points, rounded: 0.123 -> '12'."""
+    if not is_number(fraction):
+        return "-"
+    return f"{fraction * 100:.0f}"
+
+
+def signed(value: Any, digits: int = 2) -> str:
+    if not is_number(value):
+        return "-"
+    return f"{value:+.{digits}f}"
+
+
+def integer(value: Any) -> str:
+    if not is_number(value):
+        return "-"
+    return f"{round(value):,}"
+
+
+def ms(value: Any) -> str:
+    if not is_number(value):
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def money(value: Any, currency: str = "USD") -> str:
+    """Small per-query prices keep 3 significant digits; monthly totals keep cents."""
+    if not is_number(value):
+        return "-"
+    prefix = "$" if currency == "USD" else f"{currency} "
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    if value == 0:
+        text = "0.00"
+    elif value >= 1000:
+        text = f"{value:,.0f}"
+    elif value >= 1:
+        text = f"{value:,.2f}"
+    else:
+        text = f"{value:#.3g}"  # keep trailing zeros: $0.190 lines up with $0.565
+        if "e" in text:  # tiny per-query prices: fixed notation reads better than 1.05e-05
+            text = f"{value:.8f}".rstrip("0")
+    return f"{sign}{prefix}{text}"
+
+
+def days(value: Any) -> str:
+    if not is_number(value):
+        return "never"
+    return f"{value:.1f}" if value < 10 else f"{value:,.0f}"
+
+
+def pvalue(value: Any) -> str:
+    if not is_number(value):
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def plain(value: Any) -> str:
+    """An answer value as text: lists joined, booleans as yes/no, None as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple | set):
+        return ", ".join(plain(v) for v in value) if value else "(none)"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
