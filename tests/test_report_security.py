@@ -245,3 +245,14 @@ def test_file_names_never_come_from_user_text(hostile_data, tmp_path):
     written = write_reports(hostile_data, tmp_path, ("md", "json"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "report.md"]
     assert set(written) == {"md", "json"}
+
+
+@pytest.mark.parametrize("text", ["1. RAG", "12) twelve", "- dash", "+ plus"])
+def test_escaped_line_start_markers_render_as_plain_text(text):
+    """A list marker at the start of user text is escaped so it prints as typed, no backslash."""
+    from markdown_it import MarkdownIt
+
+    from advisor.report.markdown import md_text
+
+    html = MarkdownIt("commonmark").render(md_text(text))
+    assert html.strip() == f"<p>{text}</p>"

@@ -34,7 +34,16 @@ def md_text(value: Any) -> str:
     text = " ".join(str(value if value is not None else "").split())
     text = _SPECIAL.sub(r"\\\1", text)
     text = _HTML_CHARS.sub(lambda m: _ENTITIES[m.group(0)], text)
-    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return _LINE_START.sub(_escape_marker, text)
+
+
+def _escape_marker(m: re.Match[str]) -> str:
+    """``-`` becomes ``\\-``; ``1.`` becomes ``1\\.``: CommonMark escapes only punctuation,
+    so a backslash before the digit would print literally."""
+    marker = m.group(2)
+    if marker[0].isdigit():
+        return m.group(1) + marker[:-1] + "\\" + marker[-1]
+    return m.group(1) + "\\" + marker
 
 
 def md_cell(value: Any) -> str:
