@@ -72,7 +72,7 @@ class Answers:
     model_access: str = "open_weights"  # the advisor's pilot trains open-weights models
     model_params_b: float = 7.0  # the common small open model size
     gpu_memory_gb: float = 0.0  # no accelerator unless the team says so
-    can_serve_custom_model: bool = False  # hosting a finetuned model is real work
+    can_serve_custom_model: bool = True  # like open_weights: assume no hard block unless told
     queries_per_day: int = 1000  # a modest internal tool
     multi_task: bool = False  # one model, one task
 

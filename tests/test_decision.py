@@ -44,7 +44,10 @@ def _distil(**overrides) -> Answers:
 # reason must carry it, "step" -> substring of next_step, "unavailable"/"held" -> approaches.
 CASES = [
     ("s5-defaults-start-with-prompting", Answers(), "prompting",
-     {"plan": None, "step": "50-example evaluation set", "unavailable": {"finetune"}}),
+     {"plan": None, "step": "50-example evaluation set", "held": {"finetune"}}),
+    ("s4-citations-over-daily-docs-rag-even-before-prompting",
+     Answers(needs_citations=True, knowledge_change="daily", knowledge_source=True), "rag",
+     {"rule": "citations"}),
     ("s5-no-failures-keep-iterating", team(failures=[]), "prompting",
      {"step": "Keep iterating", "rule": "no_failures"}),
     ("s4-missing-knowledge-rag", team(failures=["missing_knowledge"]), "rag",

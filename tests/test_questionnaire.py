@@ -57,7 +57,7 @@ def test_defaults_are_the_documented_typical_team():
     a = Answers()
     assert (a.prompting_effort, a.few_shot_tried, a.failures) == ("none", False, ())
     assert (a.model_access, a.model_params_b, a.gpu_memory_gb) == ("open_weights", 7.0, 0.0)
-    assert (a.can_serve_custom_model, a.labeled_examples, a.queries_per_day) == (False, 0, 1000)
+    assert (a.can_serve_custom_model, a.labeled_examples, a.queries_per_day) == (True, 0, 1000)
 
 
 def test_round_trip_through_a_dict_and_json():

@@ -54,7 +54,8 @@ UNIT = [
     ),
     ("workflow_order", SYSTEMATIC, None, (), (), ""),
     ("workflow_order", DISTIL, {}, (), (), "distillation"),
-    ("no_failures", {}, {P: 2.0}, (), (), "Keep iterating"),
+    ("no_failures", {"prompting_effort": "basic"}, {P: 2.0}, (), (), "Keep iterating"),
+    ("no_failures", {}, {P: 0.5}, (), (), "not been evaluated"),
     ("no_failures", {"failures": ["wrong_style"]}, None, (), (), ""),
     (
         "information_failures",
@@ -107,10 +108,31 @@ UNIT = [
         "Combine",
     ),
     ("both_failure_kinds", {"failures": ["hallucinated_facts"]}, None, (), (), ""),
-    ("freshness", {"knowledge_change": "daily"}, {R: 1.5, RF: 1.0, F: -1.0}, (), (), "daily"),
-    ("freshness", {"knowledge_change": "monthly"}, {R: 0.75, RF: 0.5, F: -0.5}, (), (), "monthly"),
+    (
+        "freshness",
+        {"knowledge_change": "daily"},
+        {R: 1.5, RF: 1.0, F: -1.0, P: -0.5},
+        (),
+        (),
+        "daily",
+    ),
+    (
+        "freshness",
+        {"knowledge_change": "monthly"},
+        {R: 0.75, RF: 0.5, F: -0.5, P: -0.25},
+        (),
+        (),
+        "monthly",
+    ),
     ("freshness", {}, None, (), (), ""),
-    ("citations", {"needs_citations": True}, {R: 1.0, RF: 1.0, F: -0.5}, (), (), "cite sources"),
+    (
+        "citations",
+        {"needs_citations": True},
+        {R: 2.0, RF: 1.5, F: -0.5, P: -1.0},
+        (),
+        (),
+        "cite sources",
+    ),
     ("citations", {}, None, (), (), ""),
     (
         "knowledge_source",
@@ -155,8 +177,8 @@ UNIT = [
     ("model_access", {"model_access": "api_only", **DISTIL}, {}, (), (), "smaller open-weights"),
     ("model_access", {"model_access": "api_finetune"}, {}, (), (), "provider"),
     ("model_access", {}, None, (), (), ""),
-    ("serving", {}, {}, FT, (), "cannot serve"),
-    ("serving", {"can_serve_custom_model": True}, None, (), (), ""),
+    ("serving", {"can_serve_custom_model": False}, {}, FT, (), "cannot serve"),
+    ("serving", {}, None, (), (), ""),  # the default: serving is possible
     ("multi_task", {"multi_task": True}, {F: -0.5, RF: -0.5}, (), (), "adapter per task"),
     ("multi_task", {}, None, (), (), ""),
     ("cost_at_volume", DISTIL, {F: 3.0}, (), (), "60x smaller"),
@@ -179,7 +201,8 @@ UNIT = [
         (),
         "Nothing fits",
     ),
-    ("memory_fit", {"gpu_memory_gb": 24.0}, None, (), (), ""),  # cannot serve: no plan to make
+    # cannot serve: no plan to make
+    ("memory_fit", {"gpu_memory_gb": 24.0, "can_serve_custom_model": False}, None, (), (), ""),
     ("memory_fit", {**FT_OK, "model_access": "api_finetune"}, None, (), (), ""),
 ]
 

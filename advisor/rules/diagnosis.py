@@ -69,14 +69,25 @@ def workflow_order(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
 
 @rule("no_failures")
 def no_failures(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
-    if not a.failures:
+    if a.failures:
+        return
+    if a.prompting_effort == "none":
+        # nobody has looked yet: absence of failures is not evidence that prompting works
         yield Reason(
-            "No failures reported: prompting works. Keep iterating on prompts and add every "
-            "new failure to your evaluation set.",
+            "No failures reported, but prompting has not been evaluated yet: build a small "
+            "evaluation set to find out what fails before choosing anything heavier.",
             cite("workflow"),
-            {P: 2.0},
-            ("failures",),
+            {P: 0.5},
+            ("failures", "prompting_effort"),
         )
+        return
+    yield Reason(
+        "No failures reported: prompting works. Keep iterating on prompts and add every "
+        "new failure to your evaluation set.",
+        cite("workflow"),
+        {P: 2.0},
+        ("failures", "prompting_effort"),
+    )
 
 
 @rule("information_failures")
@@ -142,9 +153,10 @@ def freshness(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
         d = 1.5 if a.knowledge_change == "daily" else 0.75
         yield Reason(
             f"The information changes {a.knowledge_change}: RAG picks up new documents without "
-            "retraining, while facts finetuned into weights go stale.",
+            "retraining, while facts finetuned into weights go stale and a prompted model "
+            "never saw them.",
             cite("info_vs_behaviour"),
-            {R: d, RF: d * 2 / 3, F: -d * 2 / 3},
+            {R: d, RF: d * 2 / 3, F: -d * 2 / 3, P: -d / 3},
             ("knowledge_change",),
         )
 
@@ -152,11 +164,12 @@ def freshness(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
 @rule("citations")
 def citations(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
     if a.needs_citations:
+        # a requirement, not a failure: no prompt makes a model cite documents it never saw
         yield Reason(
-            "Answers must cite sources: RAG knows which documents it retrieved; a finetuned "
-            "model cannot say where a fact came from.",
+            "Answers must cite sources: RAG knows which documents it retrieved; neither a "
+            "prompted nor a finetuned model can say where a fact came from.",
             cite("info_vs_behaviour", "lewis2020"),
-            {R: 1.0, RF: 1.0, F: -0.5},
+            {R: 2.0, RF: 1.5, F: -0.5, P: -1.0},
             ("needs_citations",),
         )
 
