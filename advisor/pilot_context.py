@@ -36,13 +36,21 @@ class PilotSettings:
     seed: int = 0
     few_shot_k: int = 4  # the chapter: 1 to 50 examples; 4 fits a small context
     retrieval_k: int = 3  # passages in a RAG prompt
-    chunk_words: int = 200
-    chunk_overlap: int = 40
+    chunk_words: int = 150  # ~200 word pieces: inside MiniLM's 256-token window
+    chunk_overlap: int = 30
     lora_rag_retriever: str = "bm25"  # retriever the lora_rag arm trains and answers with
     embedder: str | None = None  # sentence-transformers id/folder; None = all-MiniLM-L6-v2
     batch_size: int = 16  # generation batch
     max_new_tokens: int | None = None  # None = bounded from the training references
     trust_remote_code: bool = False  # only when the user opts in
+    # OpenAI-compatible endpoint for the prompting/RAG arms (advisor.api_backend); the key
+    # stays in the environment variable named here and is never saved
+    api_base: str | None = None  # e.g. http://localhost:8000/v1; None = local model only
+    api_model: str | None = None  # None = the first model the endpoint lists
+    api_key_env: str = "OPENAI_API_KEY"  # NAME of the variable holding the key
+    api_concurrency: int = 4  # requests in flight at once
+    api_timeout_s: float = 60  # per request
+    mlflow: str | None = None  # tracking URI the CLI logs the finished run to
     lora: LoraSettings = field(default_factory=LoraSettings)
 
     def __post_init__(self) -> None:
@@ -60,6 +68,18 @@ class PilotSettings:
                 "lora_rag_retriever must be one of bm25, faiss, hybrid "
                 f"(not {self.lora_rag_retriever!r})"
             )
+        from advisor.api_backend import APISettings, check_key_env
+
+        check_key_env(self.api_key_env)  # always: a key pasted here would be saved
+        if self.api_base is not None or self.api_model is not None:
+            if self.api_base is None:
+                raise ValueError("api_model needs api_base: pass --api-base URL as well")
+            APISettings(self.api_base, self.api_model, self.api_key_env, self.api_concurrency,
+                        float(self.api_timeout_s))  # validates; the key is never read here
+        if self.mlflow is not None:
+            from advisor.tracking import check_tracking_uri
+
+            check_tracking_uri(self.mlflow)
 
     @property
     def model_ref(self) -> str:
