@@ -86,13 +86,17 @@ def _split(settings: PilotSettings, examples) -> Split:
     return Split(list(s.train), list(s.validation), test)
 
 
+# Settings that change where a run reports or how it reaches an endpoint, not its numbers.
+_RESUME_FREE = ("arms", "out", "mlflow", "api_key_env", "api_concurrency", "api_timeout_s")
+
+
 def _check_resume(run_dir: Path, settings: PilotSettings) -> None:
     """Refuse to mix a finished run with different settings: its numbers would not compare."""
     old = read_json(run_dir / "settings.json")
     if old is None:
         return
     mine = settings.to_dict()
-    differs = sorted(k for k in mine if k not in ("arms", "out") and old.get(k) != mine[k])
+    differs = sorted(k for k in mine if k not in _RESUME_FREE and old.get(k) != mine[k])
     if differs:
         raise AdvisorError(
             f"{run_dir} holds a pilot run with other settings ({', '.join(differs)}); "
@@ -101,20 +105,26 @@ def _check_resume(run_dir: Path, settings: PilotSettings) -> None:
 
 
 def make_generator_loader(settings: PilotSettings, data_texts: list[str]):
-    """A function that loads the generator; the default model falls back to the built-in."""
+    """A function that loads the generator; the default model falls back to the built-in.
+
+    ``state["local"]`` is the local model to load, ``state["ref"]`` the model named in
+    results.json. With ``settings.api_base`` the loader hands out a RoutedGenerator first
+    (prompting/RAG arms answer through the endpoint, training arms locally; see
+    :mod:`advisor.api_backend`), kept in ``state["router"]``.
+    """
     from advisor.errors import ModelLoadError
     from advisor.models import load_generator
 
     notes: list[str] = []
-    state: dict[str, str] = {"ref": settings.model_ref}
+    state: dict[str, Any] = {"ref": settings.model_ref, "local": settings.model_ref}
 
     def load():
         try:
             return load_generator(
-                state["ref"], trust_remote_code=settings.trust_remote_code, data_texts=data_texts
+                state["local"], trust_remote_code=settings.trust_remote_code, data_texts=data_texts
             )
         except ModelLoadError as exc:
-            if settings.model is not None or state["ref"] == BUILTIN_MODEL:
+            if settings.model is not None or state["local"] == BUILTIN_MODEL:
                 raise
             notes.append(
                 f"could not load the default model {settings.model_ref} offline ({exc}); "
@@ -122,10 +132,26 @@ def make_generator_loader(settings: PilotSettings, data_texts: list[str]):
                 "test the pipeline, not the decision. Pass --model with a local folder for "
                 "real numbers."
             )
-            state["ref"] = BUILTIN_MODEL
+            if state["ref"] == state["local"]:
+                state["ref"] = BUILTIN_MODEL
+            state["local"] = BUILTIN_MODEL
             return load_generator(BUILTIN_MODEL, data_texts=data_texts)
 
+    if settings.api_base:
+        from advisor.api_backend import routed_loader
+
+        return routed_loader(settings, load, state), notes, state
     return load, notes, state
+
+
+def _arm_model(arm: str, state: dict[str, Any]) -> dict[str, Any]:
+    """Which model answered an arm (``arms.<arm>.model``/``backend``, endpoint usage)."""
+    from advisor.approaches import ARMS
+
+    if state.get("router") is not None:
+        return state["router"].describe(arm)
+    llm = ARMS[arm].needs_llm
+    return {"model": state["local"] if llm else None, "backend": "local" if llm else None}
 
 
 def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> dict[str, Any]:
@@ -179,12 +205,15 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
 
     for arm in arms:
         path = run_dir / "arms" / f"{arm}.json"
+        if needs_llm and model_state.get("router") is not None:
+            model_state["router"].use(arm)  # endpoint or local model for this arm
         if (done := read_json(path)) and done.get("status") == "ok":
             ctx.emit(arm=arm, stage="skipped", done=1, total=1, message="finished earlier")
             continue
         ctx.emit(arm=arm, stage="start", done=0, total=len(split.test))
         _write_progress(run_dir, arm, "running")
         block = _run_arm(ctx, arm, split)
+        block.update(_arm_model(arm, model_state))
         atomic_write_json(path, block)
         ctx.emit(arm=arm, stage=block["status"], done=1, total=1, message=block.get("error"))
         _write_progress(run_dir, arm, block["status"])

@@ -77,6 +77,27 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow the model repository to run its own code (off by default)",
     )
+    p.add_argument(
+        "--api-base",
+        help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, OpenAI), e.g. "
+        "http://localhost:8000/v1: the prompting and RAG arms answer through it, the LoRA arms "
+        "keep --model",
+    )
+    p.add_argument("--api-model", help="model name at the endpoint (default: the first listed)")
+    p.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        help="NAME of the environment variable holding the API key (default OPENAI_API_KEY; "
+        "the key itself is never saved)",
+    )
+    p.add_argument("--api-concurrency", type=int, default=4, help="requests in flight (4)")
+    p.add_argument("--api-timeout", type=float, default=60.0, help="seconds per request (60)")
+    p.add_argument(
+        "--mlflow",
+        metavar="URI",
+        help="log the finished run to MLflow (params, metrics, artifacts), e.g. "
+        "file:///path/mlruns or http://mlflow-server:5000",
+    )
     p.add_argument("--answers", help="questionnaire answers to keep with the run (for the report)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print results.json on stdout at the end")
@@ -123,6 +144,12 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
             batch_size=args.batch_size,
             max_new_tokens=args.max_new_tokens,
             trust_remote_code=args.trust_remote_code,
+            api_base=args.api_base,
+            api_model=args.api_model,
+            api_key_env=args.api_key_env,
+            api_concurrency=args.api_concurrency,
+            api_timeout_s=args.api_timeout,
+            mlflow=args.mlflow,
             lora=lora,
         )
     except ValueError as exc:
@@ -227,6 +254,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     else:
         print_summary(results, args.out)
+    if settings.mlflow:
+        from advisor.tracking import log_pilot_to_mlflow
+
+        run_id = log_pilot_to_mlflow(args.out, settings.mlflow)
+        print(f"mlflow: logged run {run_id} to {settings.mlflow}", file=sys.stderr)
     return 0
 
 
