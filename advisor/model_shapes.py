@@ -2,31 +2,37 @@
 
 Why a shape and not the model: the advisor must answer "will this fit?" before anyone
 downloads gigabytes, so everything is computed from a Hugging Face ``config.json`` (or a
-handful of dimensions) with arithmetic alone. The counts are exact: they equal
-``sum(p.numel() for p in model.parameters())`` of the model transformers builds from the
-same config (tests check this on the meta device), with these choices:
-
-- Decoder families (llama, mistral, qwen2, qwen3, gemma, gemma2, gpt2) are counted as their
-  ``...ForCausalLM`` model, i.e. with the LM head; a head tied to the input embeddings is
-  one tensor and is counted once.
-- BERT is counted as ``BertModel``: embeddings, encoder and pooler, no task head.
-
-LoRA sizes follow peft: a target name matches a linear layer whose full name equals it or
-ends with ``"." + name``; ``"all-linear"`` means every linear layer except the output head.
-Each adapted layer (d_in x d_out) adds ``rank * (d_in + d_out)`` trainable parameters.
+handful of dimensions, or a size alone) with arithmetic alone. This module reads those
+inputs into a ``ModelShape`` and knows each family's layout and LoRA target names; the
+counting itself (parameters, LoRA sizes, exact against transformers and peft) lives in
+``advisor.param_count`` and is re-exported here for callers that import it from this module.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from advisor.errors import AdvisorError
+from advisor.param_count import (
+    LinearLayer,
+    computed_params,
+    count_params,
+    linear_layers,
+    lora_trainable_params,
+    non_linear_params,
+    resolve_targets,
+)
+
+__all__ = ["ATTENTION_TARGETS", "QV_TARGETS", "REFERENCE_SHAPES", "SUPPORTED_MODEL_TYPES"]
+__all__ += ["Family", "LinearLayer", "ModelShape", "computed_params", "count_params"]
+__all__ += ["default_targets", "linear_layers", "lora_trainable_params", "non_linear_params"]
+__all__ += ["resolve_targets", "shape_from_config", "shape_from_dims", "shape_from_params_b"]
 
 Family = Literal["llama", "gpt2", "bert"]
 
@@ -114,139 +120,6 @@ class ModelShape:
     def is_causal_lm(self) -> bool:
         """Decoders have an LM head, logits and a KV cache; the BERT encoder has none."""
         return self.family != "bert"
-
-
-@dataclass(frozen=True)
-class LinearLayer:
-    """One weight matrix, named as in the transformers model so peft's matching applies."""
-
-    name: str
-    in_features: int
-    out_features: int
-    bias: bool
-    is_output_head: bool = False  # excluded from "all-linear" (peft) and from 4-bit quantizing
-    shared_weight: bool = False  # tied head: its weight is the embedding matrix
-
-    @property
-    def weight_params(self) -> int:
-        return 0 if self.shared_weight else self.in_features * self.out_features
-
-    @property
-    def params(self) -> int:
-        return self.weight_params + (self.out_features if self.bias else 0)
-
-
-def linear_layers(shape: ModelShape) -> tuple[LinearLayer, ...]:
-    """Every linear layer with its full module name (about 7 x layers entries)."""
-    # Cached on the dimensions alone: planners re-ask for the same few shapes many times.
-    return _linear_layers(replace(shape, stated_params=None, source=""))
-
-
-@lru_cache(maxsize=64)
-def _linear_layers(s: ModelShape) -> tuple[LinearLayer, ...]:
-    q, kv = s.num_heads * s.head_dim, s.num_kv_heads * s.head_dim
-    h, i = s.hidden_size, s.intermediate_size
-    out: list[LinearLayer] = []
-    for n in range(s.num_layers):
-        if s.family == "llama":
-            p = f"model.layers.{n}."
-            out += [
-                LinearLayer(p + "self_attn.q_proj", h, q, s.attention_bias),
-                LinearLayer(p + "self_attn.k_proj", h, kv, s.attention_bias),
-                LinearLayer(p + "self_attn.v_proj", h, kv, s.attention_bias),
-                LinearLayer(p + "self_attn.o_proj", q, h, s.attention_out_bias),
-            ]
-            if s.gated_mlp:
-                out.append(LinearLayer(p + "mlp.gate_proj", h, i, s.mlp_bias))
-            out += [
-                LinearLayer(p + "mlp.up_proj", h, i, s.mlp_bias),
-                LinearLayer(p + "mlp.down_proj", i, h, s.mlp_bias),
-            ]
-        elif s.family == "gpt2":
-            p = f"transformer.h.{n}."
-            out += [
-                LinearLayer(p + "attn.c_attn", h, 3 * h, True),
-                LinearLayer(p + "attn.c_proj", h, h, True),
-                LinearLayer(p + "mlp.c_fc", h, i, True),
-                LinearLayer(p + "mlp.c_proj", i, h, True),
-            ]
-        else:  # bert
-            p = f"encoder.layer.{n}."
-            out += [
-                LinearLayer(p + "attention.self.query", h, h, True),
-                LinearLayer(p + "attention.self.key", h, h, True),
-                LinearLayer(p + "attention.self.value", h, h, True),
-                LinearLayer(p + "attention.output.dense", h, h, True),
-                LinearLayer(p + "intermediate.dense", h, i, True),
-                LinearLayer(p + "output.dense", i, h, True),
-            ]
-    if s.pooler:
-        out.append(LinearLayer("pooler.dense", h, h, True))
-    if s.is_causal_lm:
-        tied = s.tie_word_embeddings
-        out.append(LinearLayer("lm_head", h, s.vocab_size, False, True, tied))
-    return tuple(out)
-
-
-def non_linear_params(shape: ModelShape) -> int:
-    """Embeddings, position tables and norm weights: kept in 16-bit even under QLoRA."""
-    s = shape
-    h = s.hidden_size
-    norm = 2 * h if s.norm == "layernorm" else h  # LayerNorm has weight and bias
-    total = s.vocab_size * h
-    if s.family == "llama":
-        per_layer = s.norms_per_layer * norm + (2 * s.head_dim if s.qk_norm else 0)
-        return total + s.num_layers * per_layer + norm
-    if s.family == "gpt2":
-        return total + s.max_position_embeddings * h + s.num_layers * 2 * norm + norm
-    # BERT: word + position + segment embeddings, embedding LayerNorm, 2 norms per layer
-    total += s.max_position_embeddings * h + s.type_vocab_size * h + norm
-    return total + s.num_layers * 2 * norm
-
-
-def computed_params(shape: ModelShape) -> int:
-    """Exact count from the dimensions, ignoring any stated size."""
-    return non_linear_params(shape) + sum(layer.params for layer in linear_layers(shape))
-
-
-def count_params(shape: ModelShape) -> int:
-    """Total parameters; a size the user stated ("13B") wins over the dims' estimate."""
-    if shape.stated_params is not None:
-        return shape.stated_params
-    return computed_params(shape)
-
-
-def resolve_targets(shape: ModelShape, target_modules: str | Iterable[str]) -> list[LinearLayer]:
-    """The linear layers peft would adapt for these target names (every name must match)."""
-    layers = linear_layers(shape)
-    if isinstance(target_modules, str):
-        if target_modules.strip().lower() in ("all-linear", "all_linear"):
-            return [layer for layer in layers if not layer.is_output_head]
-        target_modules = target_modules.split(",")
-    targets = [t.strip() for t in target_modules if t and t.strip()]
-    if not targets:
-        raise AdvisorError("target_modules is empty: name at least one layer, or all-linear")
-    chosen: dict[str, LinearLayer] = {}  # by name: a layer matched twice is adapted once
-    for target in targets:
-        hits = [x for x in layers if x.name == target or x.name.endswith("." + target)]
-        if not hits:
-            known = sorted({x.name.rsplit(".", 1)[-1] for x in layers})
-            raise AdvisorError(
-                f"target module {target!r} matches no layer of this {shape.model_type} model; "
-                f"use one of {', '.join(known)} or all-linear"
-            )
-        chosen.update((x.name, x) for x in hits)
-    return list(chosen.values())
-
-
-def lora_trainable_params(
-    shape: ModelShape, rank: int, target_modules: str | Iterable[str] = "all-linear"
-) -> int:
-    """Parameters LoRA trains: rank x (d_in + d_out) per adapted matrix (Hu et al. 2021)."""
-    if isinstance(rank, bool) or not isinstance(rank, int) or rank <= 0:
-        raise AdvisorError(f"rank must be a positive integer (not {rank!r})")
-    layers = resolve_targets(shape, target_modules)
-    return sum(rank * (x.in_features + x.out_features) for x in layers)
 
 
 def default_targets(shape: ModelShape, which: Literal["qv", "attention"] = "qv") -> tuple[str, ...]:
@@ -436,7 +309,8 @@ def shape_from_dims(
 # which only matter for activations, the KV cache, LoRA sizes and the part of the weights
 # QLoRA leaves in 16-bit. From 1B up they are modern GQA models with 128-152k vocabularies,
 # so the estimate grows smoothly with the size instead of jumping between vocabularies.
-REFERENCE_SHAPES: tuple[tuple[str, int, int, int, int, int, int, bool], ...] = (
+_Row = tuple[str, int, int, int, int, int, int, bool]
+REFERENCE_SHAPES: tuple[_Row, ...] = (
     ("SmolLM2-135M", 30, 576, 9, 3, 1536, 49152, True),
     ("SmolLM2-360M", 32, 960, 15, 5, 2560, 49152, True),
     ("Llama-3.2-1B", 16, 2048, 32, 8, 8192, 128256, True),
@@ -449,26 +323,36 @@ REFERENCE_SHAPES: tuple[tuple[str, int, int, int, int, int, int, bool], ...] = (
 )
 
 
+def _reference_shape(row: _Row, params_b: float) -> ModelShape:
+    name, layers, hidden, heads, kv, inter, vocab, tied = row
+    return shape_from_dims(
+        params_b,
+        layers=layers,
+        hidden=hidden,
+        heads=heads,
+        kv_heads=kv,
+        vocab=vocab,
+        intermediate=inter,
+        tie_word_embeddings=tied,
+        source=f"{params_b:g}B stated; dimensions of {name}",
+    )
+
+
+@lru_cache(maxsize=len(REFERENCE_SHAPES))
+def _reference_params(row: _Row) -> int:
+    """A reference shape's own count: fixed, and asked for on every size a planner tries."""
+    return computed_params(_reference_shape(row, 1.0))
+
+
 def shape_from_params_b(params_b: float) -> ModelShape:
     """A plausible Llama-style shape for a size alone ("7B"), with that exact total."""
     if not (isinstance(params_b, int | float) and math.isfinite(params_b) and params_b > 0):
         raise AdvisorError(f"params_b must be a positive number of billions (not {params_b!r})")
-    best: ModelShape | None = None
+    best: _Row | None = None
     best_gap = math.inf
-    for name, layers, hidden, heads, kv, inter, vocab, tied in REFERENCE_SHAPES:
-        shape = shape_from_dims(
-            params_b,
-            layers=layers,
-            hidden=hidden,
-            heads=heads,
-            kv_heads=kv,
-            vocab=vocab,
-            intermediate=inter,
-            tie_word_embeddings=tied,
-            source=f"{params_b:g}B stated; dimensions of {name}",
-        )
-        gap = abs(math.log(computed_params(shape) / (params_b * 1e9)))
+    for row in REFERENCE_SHAPES:  # the nearest in log size; the first wins a tie
+        gap = abs(math.log(_reference_params(row) / (params_b * 1e9)))
         if gap < best_gap:
-            best, best_gap = shape, gap
+            best, best_gap = row, gap
     assert best is not None
-    return best
+    return _reference_shape(best, params_b)
