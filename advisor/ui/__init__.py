@@ -1,0 +1,6 @@
+"""The Streamlit app's pages and widgets: the only package that imports streamlit.
+
+``app.py`` routes to the page scripts in ``pages/``; each calls ``render`` of its
+``*_page`` module through :func:`advisor.ui.state.run_page`. Logic that needs no
+Streamlit (uploads, session files) lives in ``uploads.py`` and ``store.py``.
+"""

@@ -1,0 +1,279 @@
+"""Data page: pick a bundled sample or upload examples and a knowledge base, then check them.
+
+What the user chose is saved in the session as paths to stored copies (see
+:mod:`advisor.ui.uploads`), so it survives refreshes; the Pilot page copies those files
+into the run folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from advisor.errors import AdvisorError
+from advisor.samples import SAMPLE_NAMES, get_sample
+from advisor.ui import state, widgets
+from advisor.ui.uploads import (
+    EXAMPLE_SUFFIXES,
+    KB_SUFFIXES,
+    DataCheck,
+    check_data,
+    read_columns,
+    save_examples,
+    save_knowledge_base,
+)
+from advisor.ui.widgets import escape_md
+
+NONE = "(none)"
+
+
+def _sample_choice(data: dict[str, Any]) -> None:
+    names = list(SAMPLE_NAMES)
+    current = data.get("sample") if data.get("sample") in names else names[-1]
+    name = st.selectbox(
+        "Sample",
+        names,
+        index=names.index(current),
+        format_func=lambda n: f"{n}: {get_sample(n).description}",
+        key="d__sample",
+    )
+    sample = get_sample(name)
+    if data.get("source") != "sample" or data.get("sample") != name:
+        data.clear()
+        data.update(
+            source="sample",
+            sample=name,
+            examples=str(sample.data),
+            examples_name=sample.data.name,
+            kb=str(sample.kb) if sample.kb else None,
+            kb_names=[sample.kb.name] if sample.kb else [],
+            input_col="input",
+            output_col="output",
+            doc_id_col="doc_id",
+            task=sample.task,
+            format=sample.format,
+        )
+        state.save()
+
+
+def _upload_choice(data: dict[str, Any]) -> None:
+    limit = state.upload_limit_bytes()
+    if data.get("source") != "upload":
+        data.clear()
+        data.update(source="upload", task="", format=None)
+    examples = st.file_uploader(
+        "Examples: one row per (input, output) pair",
+        key="d__examples",
+        help=f"{', '.join(EXAMPLE_SUFFIXES)}: CSV/TSV with a header line, JSONL (one JSON "
+        "object per line) or a JSON list of objects.",
+    )
+    if examples is not None:
+        try:
+            path = save_examples(examples.name, examples.getvalue(), state.root(), limit)
+        except AdvisorError as exc:
+            widgets.error(exc)
+        else:
+            if data.get("examples") != str(path):
+                data.update(examples=str(path), examples_name=examples.name)
+                data.pop("input_col", None)
+                state.save()
+    kb_files = st.file_uploader(
+        "Knowledge base (optional): one table with id and text, or several .txt/.md files",
+        accept_multiple_files=True,
+        key="d__kb",
+        help=f"{', '.join(KB_SUFFIXES)}. Needed for the RAG arms. A .txt/.md file's id is its "
+        "name without extension.",
+    )
+    if kb_files:
+        try:
+            files = [(f.name, f.getvalue()) for f in kb_files]
+            path = save_knowledge_base(files, state.root(), limit)
+        except AdvisorError as exc:
+            widgets.error(exc)
+        else:
+            if data.get("kb") != str(path):
+                data.update(kb=str(path), kb_names=[f.name for f in kb_files])
+                state.save()
+    elif data.get("kb") and st.button("Remove the knowledge base", key="d__kb_clear"):
+        data.update(kb=None, kb_names=[])
+        state.save()
+        st.rerun()
+
+
+DATA_WIDGETS = ("d__in", "d__out", "d__doc", "d__task", "d__format")
+
+
+def _forget_widgets_of_other_data(data: dict[str, Any]) -> None:
+    """New files or another sample: the mapping and task widgets start from the new data.
+
+    Why: a widget keeps its value across reruns, so without this the old file's column
+    choice or the previous sample's task would be written over the new data's.
+    """
+    ident = f"{data.get('sample')}|{data.get('examples')}|{data.get('kb')}"
+    if st.session_state.get("d__ident") != ident:
+        for key in DATA_WIDGETS:
+            st.session_state.pop(key, None)
+        st.session_state["d__ident"] = ident
+
+
+def _column_mapping(data: dict[str, Any]) -> bool:
+    """Pick input/output/doc_id columns; False when the file cannot be read."""
+    try:
+        columns = read_columns(data["examples"])
+    except AdvisorError as exc:
+        widgets.error(exc)
+        return False
+
+    def guess(saved: str | None, wanted: str) -> int | None:
+        """The saved or conventional column; None (the user must pick) rather than a guess."""
+        for name in (saved, wanted):
+            if name in columns:
+                return columns.index(name)
+        return None
+
+    c1, c2, c3 = st.columns(3)
+    input_col = c1.selectbox(
+        "Input column",
+        columns,
+        index=guess(data.get("input_col"), "input"),
+        key="d__in",
+        placeholder="choose a column",
+    )
+    output_col = c2.selectbox(
+        "Output column",
+        columns,
+        index=guess(data.get("output_col"), "output"),
+        key="d__out",
+        placeholder="choose a column",
+    )
+    doc_opts = [NONE, *columns]
+    saved_doc = data.get("doc_id_col", "doc_id")
+    doc_col = c3.selectbox(
+        "Document id column (optional)",
+        doc_opts,
+        index=doc_opts.index(saved_doc) if saved_doc in doc_opts else 0,
+        key="d__doc",
+        help="Names the knowledge-base document that holds the answer: enables recall@k.",
+    )
+    if input_col is None or output_col is None:
+        found = escape_md(", ".join(repr(c) for c in columns))
+        st.info(
+            f"This file has no 'input'/'output' columns (it has {found}): choose which "
+            "column holds the inputs and which the desired outputs."
+        )
+        return False
+    chosen = {"input_col": input_col, "output_col": output_col, "doc_id_col": doc_col}
+    if doc_col == NONE:
+        chosen["doc_id_col"] = None
+    if any(data.get(k) != v for k, v in chosen.items()):
+        data.update(chosen)
+        state.save()
+    return True
+
+
+def _task_fields(data: dict[str, Any]) -> None:
+    task = st.text_input(
+        "Task instruction every arm gets",
+        value=data.get("task") or "",
+        key="d__task",
+        placeholder="e.g. Answer the question with a short answer, no explanation.",
+    )
+    fmt = st.text_input(
+        "Required output format (optional): json or regex:PATTERN",
+        value=data.get("format") or "",
+        key="d__format",
+        help="Adds the format_valid metric. Samples may point to a bundled JSON Schema.",
+    )
+    fmt = fmt.strip() or None
+    if task != (data.get("task") or "") or fmt != data.get("format"):
+        data.update(task=task, format=fmt)
+        state.save()
+
+
+@st.cache_data(max_entries=16, show_spinner="Checking the data…")
+def _cached_check(
+    examples: str, kb: str | None, cols: tuple[str, str, str | None], stamp: tuple[float, ...]
+) -> DataCheck:
+    """``check_data`` once per (files, columns, file times): reruns must stay instant."""
+    return check_data(examples, kb, *cols)
+
+
+def _stamp(*paths: str | None) -> tuple[float, ...]:
+    return tuple(Path(p).stat().st_mtime if p and Path(p).exists() else 0.0 for p in paths)
+
+
+def _show_check(data: dict[str, Any]) -> None:
+    cols = (data.get("input_col") or "input", data.get("output_col") or "output")
+    kb = data.get("kb")
+    check = _cached_check(
+        data["examples"], kb, (*cols, data.get("doc_id_col")), _stamp(data["examples"], kb)
+    )
+    st.subheader("Checks")
+    for message in check.errors:
+        widgets.error(message)
+    for message in check.warnings:
+        st.warning(escape_md(message))
+    if check.leakage:
+        show = st.warning if check.leaked else st.info
+        show(f"Leakage (quick check): {escape_md(check.leakage)}")
+    if check.ok:
+        kb = f" and {len(check.documents)} knowledge-base document(s)" if check.documents else ""
+        st.success(
+            f"{len(check.examples)} examples{kb} ready. A default split holds out "
+            f"{check.n_test} for testing and trains on {check.n_train}."
+        )
+    data["checked_ok"] = check.ok
+    if check.examples:
+        st.subheader("Preview")
+        rows = [
+            {"id": e.id, "input": e.input, "output": e.output, "doc_id": e.doc_id}
+            for e in check.examples[:20]
+        ]
+        st.dataframe(rows, hide_index=True, width="stretch")
+    if check.documents:
+        with st.expander(f"Knowledge base: {len(check.documents)} document(s)"):
+            st.dataframe(
+                [{"id": d.id, "text": d.text[:300]} for d in check.documents[:20]],
+                hide_index=True,
+                width="stretch",
+            )
+
+
+def render() -> None:
+    st.title("Data")
+    st.write(
+        "The pilot compares prompting, RAG and finetuning on **your** examples: "
+        "(input, desired output) pairs, plus the documents RAG may retrieve from."
+    )
+    data = state.session().setdefault("data", {})
+    options = ["Use a bundled sample", "Upload my own files"]
+    source = st.radio(
+        "Data source",
+        options,
+        index=1 if data.get("source") == "upload" else 0,
+        horizontal=True,
+        key="d__source",
+    )
+    if source == options[0]:
+        _sample_choice(data)
+    else:
+        _upload_choice(data)
+    if not data.get("examples"):
+        st.info("No examples yet: upload a CSV or JSONL file, or pick a bundled sample.")
+        return
+    names = ", ".join(data.get("kb_names") or []) or "none"
+    shown = escape_md(f"Examples: {data.get('examples_name')} · knowledge base: {names}")
+    st.caption(shown)
+    if not Path(data["examples"]).exists():
+        st.error("The stored copy of the examples is gone; upload the file again.")
+        return
+    _forget_widgets_of_other_data(data)
+    if _column_mapping(data):
+        _task_fields(data)
+        _show_check(data)
+        if data.get("checked_ok"):
+            st.page_link(
+                "advisor/ui/pages/pilot.py", label="Next: run a pilot", icon=":material/play_arrow:"
+            )

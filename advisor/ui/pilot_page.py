@@ -1,0 +1,289 @@
+"""Pilot page: choose the model, arms and LoRA settings, see the estimates, start, watch.
+
+The pilot itself runs in a background process (:mod:`advisor.jobs`); this page only
+builds ``PilotSettings`` from the form, starts the job, remembers its run id in the
+session, and shows :mod:`advisor.ui.run_view`'s live panel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from advisor import jobs
+from advisor.approaches import ARMS
+from advisor.errors import AdvisorError
+from advisor.finetune import LoraSettings
+from advisor.models import BUILTIN_MODEL, DEFAULT_MODEL
+from advisor.pilot_context import PilotSettings
+from advisor.questionnaire import answers_to_dict
+from advisor.report.formatting import ARM_LABELS, label
+from advisor.ui import state, widgets
+from advisor.ui.memory_view import memory_panel
+from advisor.ui.run_view import live_status, past_runs
+from advisor.ui.widgets import escape_md
+
+MODEL_KINDS = ("Built-in tiny model (offline smoke test)", "Hugging Face model id", "Local folder")
+FORM_KEY = "pilot_form"  # the form's last values, in the saved session
+
+
+def _defaults() -> dict[str, Any]:
+    return {
+        "p__model_kind": MODEL_KINDS[1],
+        "p__model_id": DEFAULT_MODEL,
+        "p__model_dir": "",
+        "p__test": 0.2,
+        "p__maxtest": 200,
+        "p__seed": 0,
+        "p__rank": 8,
+        "p__alpha": 16,
+        "p__epochs": 3,
+        "p__lr": 2e-4,
+        "p__lbatch": 8,
+        "p__max_steps": 0,
+        "p__targets": "auto",
+        "p__plw": 0.0,
+        "p__k": 4,
+        "p__rk": 3,
+        "p__gbatch": 16,
+        "p__embedder": state.default_embedder(),
+        "p__trust": False,
+    }
+
+
+def _seed_form(arm_names: list[str]) -> None:
+    """Give each widget its last value (this session, else the saved one, else the default).
+
+    Why: Streamlit drops the state of widgets a run does not draw (the form is hidden while
+    a pilot runs) and a refresh drops all of it; the user's choices must survive both.
+    """
+    saved = state.session().get(FORM_KEY) or {}
+    for key, default in _defaults().items():
+        if key not in st.session_state:
+            value = saved.get(key, default)
+            st.session_state[key] = value if type(value) is type(default) else default
+    if "p__arms" not in st.session_state:
+        st.session_state["p__arms"] = saved.get("p__arms", arm_names)
+    st.session_state["p__arms"] = [a for a in st.session_state["p__arms"] if a in arm_names]
+
+
+def _remember_form() -> None:
+    form = {k: st.session_state[k] for k in [*_defaults(), "p__arms"] if k in st.session_state}
+    if state.session().get(FORM_KEY) != form:
+        state.session()[FORM_KEY] = form
+        state.save()
+
+
+def _on_model_kind() -> None:
+    # a random tiny model needs a bigger step to move in a few epochs (as the CLI does)
+    builtin = st.session_state.get("p__model_kind") == MODEL_KINDS[0]
+    st.session_state["p__lr"] = 3e-3 if builtin else 2e-4
+
+
+def _on_rank() -> None:
+    st.session_state["p__alpha"] = 2 * int(st.session_state["p__rank"])  # alpha = 2r
+
+
+def _model_choice() -> str | None:
+    kind = st.radio(
+        "Model", MODEL_KINDS, horizontal=True, key="p__model_kind", on_change=_on_model_kind
+    )
+    if kind == MODEL_KINDS[0]:
+        st.caption(
+            "A tiny random model built offline in seconds: it tests the whole pipeline on "
+            "your data, but its quality numbers say nothing about the decision."
+        )
+        return BUILTIN_MODEL
+    if kind == MODEL_KINDS[1]:
+        ref = st.text_input("Model id", key="p__model_id").strip()
+        if ref == DEFAULT_MODEL:
+            st.caption(
+                "The default small instruct model. Without network access it falls back to "
+                "the built-in model (the results are then marked as a smoke run)."
+            )
+            return None
+        return ref or None
+    folder = st.text_input(
+        "Model folder (config.json, tokenizer, .safetensors weights)", key="p__model_dir"
+    ).strip()
+    if folder and not (Path(folder).expanduser() / "config.json").is_file():
+        widgets.error(f"{folder!r} has no config.json: give a Hugging Face model folder")
+    return folder or ""
+
+
+def _arm_names(has_kb: bool) -> list[str]:
+    return [n for n in ARMS if has_kb or not ARMS[n].needs_kb]
+
+
+def _arms_choice(has_kb: bool) -> tuple[str, ...]:
+    names = _arm_names(has_kb)
+    if not has_kb:
+        st.caption("RAG arms need a knowledge base: add one on the Data page to compare them.")
+    chosen = st.multiselect(
+        "Arms to compare",
+        names,
+        format_func=lambda n: label(n, ARM_LABELS),
+        key="p__arms",
+        help="; ".join(f"{label(n, ARM_LABELS)}: {ARMS[n].description}" for n in names),
+    )
+    return tuple(chosen)
+
+
+def _lora_choice() -> dict[str, Any]:
+    with st.expander("LoRA settings (used by the finetuning arms)"):
+        c1, c2, c3 = st.columns(3)
+        rank = c1.selectbox("Rank r", [4, 8, 16, 32, 64], key="p__rank", on_change=_on_rank)
+        alpha = c2.number_input(
+            "Alpha", 1, 1024, key="p__alpha", help="Updates are scaled by alpha / r; 2r is usual."
+        )
+        epochs = c3.number_input("Epochs", 1, 50, key="p__epochs")
+        c4, c5, c6 = st.columns(3)
+        lr = c4.number_input(
+            "Learning rate",
+            1e-6,
+            0.5,
+            format="%.5f",
+            key="p__lr",
+            help="LoRA tolerates ~1e-4 to 5e-4; the random built-in model needs a larger step.",
+        )
+        batch = c5.number_input("Batch size", 1, 256, key="p__lbatch")
+        max_steps = c6.number_input("Max steps (0 = no cap)", 0, 100_000, key="p__max_steps")
+        c7, c8 = st.columns(2)
+        targets = c7.selectbox(
+            "Target modules",
+            ["auto", "all-linear"],
+            key="p__targets",
+            help="auto = every attention projection (q, k, v, o), which tends to beat a "
+            "larger rank on fewer matrices; all-linear adds the MLP.",
+        )
+        plw = c8.slider(
+            "Prompt loss weight",
+            0.0,
+            1.0,
+            step=0.05,
+            key="p__plw",
+            help="0 = learn from the responses only; the chapter cites 0.1 as common.",
+        )
+    return {
+        "rank": int(rank),
+        "alpha": int(alpha),
+        "epochs": int(epochs),
+        "learning_rate": float(lr),
+        "batch_size": int(batch),
+        "max_steps": int(max_steps) or None,
+        "target_modules": targets,
+        "prompt_loss_weight": float(plw),
+    }
+
+
+def _settings(data: dict[str, Any]) -> tuple[PilotSettings | None, str | None]:
+    _seed_form(_arm_names(bool(data.get("kb"))))
+    model = _model_choice()
+    arms = _arms_choice(bool(data.get("kb")))
+    c1, c2, c3 = st.columns(3)
+    test_size = c1.number_input(
+        "Test set: fraction (<1) or count (>=1)",
+        0.01,
+        100_000.0,
+        key="p__test",
+        help="Held-out examples every arm answers. More test items = narrower intervals.",
+    )
+    max_test = c2.number_input("At most this many test items", 1, 100_000, key="p__maxtest")
+    seed = c3.number_input("Seed", 0, 2**31 - 1, key="p__seed")
+    lora = _lora_choice()
+    with st.expander("Advanced"):
+        a1, a2, a3 = st.columns(3)
+        few_shot_k = a1.number_input("Few-shot examples", 1, 50, key="p__k")
+        retrieval_k = a2.number_input("Passages per RAG prompt", 1, 20, key="p__rk")
+        batch_size = a3.number_input("Generation batch", 1, 256, key="p__gbatch")
+        embedder = st.text_input(
+            "Embedding model (empty = bundled all-MiniLM-L6-v2; 'hashing' = fast fake)",
+            key="p__embedder",
+        ).strip()
+        trust = st.checkbox(
+            "Allow the model repository to run its own code (trust_remote_code)",
+            key="p__trust",
+            help="Off by default: only for models whose authors you trust.",
+        )
+    _remember_form()
+    if model == "":
+        return None, "Give a model folder, or pick another model."
+    if test_size >= 1 and not float(test_size).is_integer():
+        return None, "A test count must be a whole number; a fraction must be below 1."
+    if not arms:
+        return None, "Pick at least one arm."
+    try:
+        settings = PilotSettings(
+            data=data["examples"],
+            out="",
+            kb=data.get("kb"),
+            model=model,
+            arms=arms,
+            task=data.get("task") or "",
+            format=data.get("format"),
+            input_col=data.get("input_col") or "input",
+            output_col=data.get("output_col") or "output",
+            doc_id_col=data.get("doc_id_col") or "doc_id",
+            test_size=int(test_size) if test_size >= 1 else float(test_size),
+            max_test=int(max_test),
+            seed=int(seed),
+            few_shot_k=int(few_shot_k),
+            retrieval_k=int(retrieval_k),
+            embedder=embedder or None,
+            batch_size=int(batch_size),
+            trust_remote_code=bool(trust),
+            lora=LoraSettings(seed=int(seed), **lora),
+        )
+    except (ValueError, TypeError) as exc:
+        return None, str(exc)
+    return settings, None
+
+
+def _start_form(data: dict[str, Any]) -> None:
+    settings, problem = _settings(data)
+    if settings is not None:
+        memory_panel(settings, state.answers())
+    if problem:
+        widgets.error(problem)
+    if not data.get("checked_ok", True):
+        st.warning("The Data page reported problems with these files; the pilot will stop on them.")
+    if st.button("Start the pilot", type="primary", disabled=settings is None, key="p__start"):
+        try:
+            run_dir = jobs.start_pilot(
+                settings, state.root(), answers=answers_to_dict(state.answers())
+            )
+        except AdvisorError as exc:
+            widgets.error(exc)
+            return
+        state.set_run(run_dir.name)
+        st.rerun()
+
+
+def render() -> None:
+    st.title("Pilot")
+    st.write(
+        "Run the options head to head on your data: prompting, RAG and LoRA finetuning. "
+        "The pilot runs in the background; you can leave this page, refresh, or close the "
+        "tab and come back."
+    )
+    data = state.session().get("data") or {}
+    run = state.current_run()
+    running = run is not None and jobs.job_status(run).running
+    if run is not None:
+        st.subheader("Current run" if running else "Last run")
+        live_status(run)
+    with st.expander("Start a new pilot", expanded=run is None, icon=":material/play_arrow:"):
+        if not data.get("examples"):
+            st.info("No data yet: pick a bundled sample or upload examples on the Data page.")
+            st.page_link("advisor/ui/pages/data.py", label="Go to the Data page")
+        elif running:
+            st.caption("One pilot at a time per session: wait for this one, or cancel it.")
+        else:
+            src = data.get("sample") or data.get("examples_name")
+            kb = ", ".join(data.get("kb_names") or []) or "none"
+            st.caption(escape_md(f"Data: {src} · knowledge base: {kb}"))
+            _start_form(data)
+    st.subheader("Past runs")
+    past_runs()

@@ -1,0 +1,171 @@
+"""Recommendation and report page: answers + pilot evidence -> one recommendation, charts,
+and the report in Markdown, HTML, PDF and JSON.
+
+The report files are rendered by ``advisor.report`` exactly as ``advisor report`` writes
+them; they are cached per (run, results file version, answers) because the HTML and PDF
+charts take seconds to draw.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from advisor import jobs
+from advisor.decision import recommend
+from advisor.errors import AdvisorError
+from advisor.evidence import load_evidence
+from advisor.questionnaire import answers_to_dict, parse_answers
+from advisor.ui import state, widgets
+from advisor.ui.charts import all_charts
+from advisor.ui.results_view import arms_table, tidy
+from advisor.ui.widgets import approach_label, escape_md, smoke_banner
+
+NO_RUN = "(questionnaire only)"
+MIME = {
+    "md": "text/markdown",
+    "html": "text/html",
+    "pdf": "application/pdf",
+    "json": "application/json",
+}
+FILES_KEY = "report_files"  # last rendered payloads, also read by the tests
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def report_files(run_dir: str | None, stamp: float, answers_json: str) -> dict[str, bytes]:
+    """Every report format as bytes; ``stamp`` (results.json mtime) invalidates the cache."""
+    from advisor.report import build_report, render_html, render_json, render_markdown, render_pdf
+
+    answers = parse_answers(json.loads(answers_json))
+    data = build_report(run_dir, answers=answers)
+    return {
+        "md": render_markdown(data).encode("utf-8"),
+        "html": render_html(data).encode("utf-8"),
+        "pdf": bytes(render_pdf(data)),
+        "json": render_json(data).encode("utf-8"),
+    }
+
+
+def _on_pick() -> None:
+    choice = st.session_state.get("r__run")
+    if choice and choice != NO_RUN:
+        state.set_run(choice)  # the user chose it: the Pilot page follows
+
+
+def _pick_run() -> Path | None:
+    """The run whose evidence is weighed in: this session's run by default, else none.
+
+    Another run (older, or another browser's) is only used when the user picks it.
+    """
+    runs = [r for r in jobs.list_runs(state.root()) if (r.path / "results.json").is_file()]
+    ids = [NO_RUN] + [r.run_id for r in runs]
+    current = state.session().get("run_id")
+    choice = st.selectbox(
+        "Pilot evidence from",
+        ids,
+        index=ids.index(current) if current in ids else 0,
+        key="r__run",
+        on_change=_on_pick,
+        help="Pick a pilot run to weigh its measured evidence in, or none.",
+    )
+    if choice == NO_RUN:
+        return None
+    return jobs.run_path(choice, state.root())
+
+
+def _downloads(run_dir: Path | None, answers_json: str) -> None:
+    stamp = (run_dir / "results.json").stat().st_mtime if run_dir else 0.0
+    with st.spinner("Rendering the report (charts take a few seconds)…"):
+        files = report_files(str(run_dir) if run_dir else None, stamp, answers_json)
+    st.session_state[FILES_KEY] = files
+    cols = st.columns(2)
+    labels = {"md": "Markdown", "html": "HTML", "pdf": "PDF", "json": "JSON"}
+    for i, (fmt, payload) in enumerate(files.items()):
+        cols[i % 2].download_button(
+            f"Download {labels[fmt]}",
+            data=payload,
+            file_name=f"report.{fmt}",
+            mime=MIME[fmt],
+            key=f"r__dl_{fmt}",
+            width="stretch",
+        )
+
+
+PLAN_FIELDS = (
+    ("method", "method"),
+    ("rank", "LoRA rank"),
+    ("alpha", "LoRA alpha"),
+    ("target_modules", "target modules"),
+    ("learning_rate", "learning rate"),
+    ("epochs", "epochs"),
+    ("train_memory_gb", "training memory (GB)"),
+    ("fits", "fits your GPU"),
+)
+
+
+def _finetune_plan(plan: dict[str, Any] | None) -> None:
+    if not plan:
+        return
+    st.markdown("**Finetuning plan**")
+    rows = []
+    for key, name in PLAN_FIELDS:
+        value = plan.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        elif isinstance(value, float):
+            value = f"{value:.3g}"
+        rows.append({"setting": name, "value": str(value)})
+    st.dataframe(rows, hide_index=True, width="stretch")
+    if plan.get("note"):
+        st.caption(escape_md(plan["note"]))
+
+
+def render() -> None:
+    st.title("Recommendation and report")
+    answers = state.answers()
+    run_dir = _pick_run()
+    results = jobs.job_status(run_dir).results if run_dir is not None else None
+    if results is None:
+        st.info(
+            "No pilot yet: run one on the Pilot page to back the recommendation with "
+            "numbers from your data, or get a questionnaire-only report below."
+        )
+        st.page_link("advisor/ui/pages/pilot.py", label="Go to the Pilot page")
+    evidence = None
+    if results is not None:
+        smoke_banner(results)
+        try:
+            evidence = load_evidence(results)
+        except AdvisorError as exc:
+            widgets.error(f"The pilot results cannot be weighed in: {exc}")
+    if answers.task:
+        st.markdown(f"**Task:** {escape_md(answers.task)}")
+    rec = recommend(answers, evidence).to_dict()
+    left, right = st.columns([3, 2])
+    with left:
+        widgets.headline(rec)
+        st.markdown("**Download the report**")
+        answers_json = json.dumps(answers_to_dict(answers), sort_keys=True)
+        try:
+            _downloads(run_dir if results is not None else None, answers_json)
+        except AdvisorError as exc:
+            widgets.error(f"The report cannot be rendered: {exc}")
+    with right:
+        st.markdown("**Scores** (higher = more suitable)")
+        scores = [
+            {"approach": approach_label(a), "score": rec["scores"][a]} for a in rec["ranking"]
+        ]
+        st.bar_chart(scores, x="approach", y="score", horizontal=True, height=200, sort=False)
+        _finetune_plan(rec.get("finetune_plan"))
+    with st.expander("Why: every reason, with its source", expanded=True):
+        widgets.reasons(rec)
+    if results is not None:
+        st.subheader("Pilot evidence")
+        clean = tidy(results)
+        st.dataframe(arms_table(clean), hide_index=True, width="stretch")
+        all_charts(clean)

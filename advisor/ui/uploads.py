@@ -1,0 +1,208 @@
+"""Keep what the user uploads, under names we choose, and check it before a pilot.
+
+Why content-addressed folders (``RUNS/_uploads/<sha256 prefix>/examples.csv``): an upload
+must survive reruns, page switches and browser refreshes without being written twice, and
+its file name must never come from the browser (no ``../``, no odd characters on disk).
+Only the suffix is kept, and only from an allow-list, because the loaders read the format
+from it. A knowledge base given as several files is merged into one generated
+``kb.jsonl`` (id = file name without extension, as for a folder of ``.txt``/``.md``
+files); the ids live inside the JSON, never in a path.
+
+No Streamlit here: the pages call these functions and show the ``AdvisorError`` text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from advisor.errors import DataError
+
+EXAMPLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
+KB_TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
+KB_DOC_SUFFIXES = (".txt", ".md")
+KB_SUFFIXES = KB_TABLE_SUFFIXES + KB_DOC_SUFFIXES
+UPLOADS_DIR = "_uploads"
+MAX_KB_FILES = 2_000
+
+
+def check_upload(name: str, size: int, allowed: tuple[str, ...], what: str, limit: int) -> str:
+    """The file's lower-case suffix, or a DataError that says what is accepted."""
+    suffix = Path(name or "").suffix.lower()
+    if suffix not in allowed:
+        raise DataError(
+            f"{name!r} is not a supported {what}: use {', '.join(allowed)} "
+            f"(the file type is read from the extension)"
+        )
+    if size > limit:
+        raise DataError(
+            f"{name!r} is {size / 1e6:.1f} MB, over the upload limit of {limit / 1e6:.0f} MB; "
+            "upload a smaller sample (a pilot needs hundreds of examples, not millions)"
+        )
+    if size == 0:
+        raise DataError(f"{name!r} is empty; it needs a header line and at least one row")
+    return suffix
+
+
+def _folder(root: Path, *parts: bytes) -> Path:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    folder = root / UPLOADS_DIR / digest.hexdigest()[:24]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _write(path: Path, content: bytes) -> Path:
+    if not path.exists() or path.stat().st_size != len(content):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(content)
+        tmp.replace(path)
+    return path
+
+
+def save_examples(name: str, content: bytes, root: Path, limit: int) -> Path:
+    """Store an uploaded examples file; returns its generated path."""
+    suffix = check_upload(name, len(content), EXAMPLE_SUFFIXES, "examples file", limit)
+    return _write(_folder(root, b"examples", content) / f"examples{suffix}", content)
+
+
+def _doc_id(name: str) -> str:
+    return Path(name.replace("\\", "/")).stem.strip()
+
+
+def save_knowledge_base(files: list[tuple[str, bytes]], root: Path, limit: int) -> Path:
+    """Store an uploaded knowledge base (one table file, or several files) as one file.
+
+    One CSV/TSV/JSONL/JSON file is kept as it is. Several files, or ``.txt``/``.md``
+    documents, become one ``kb.jsonl`` with ``id`` and ``text``.
+    """
+    from advisor.data import load_knowledge_base
+
+    if not files:
+        raise DataError("no knowledge-base file given")
+    if len(files) > MAX_KB_FILES:
+        raise DataError(f"{len(files):,} knowledge-base files: upload at most {MAX_KB_FILES:,}")
+    total = sum(len(c) for _, c in files)
+    if total > limit:
+        raise DataError(
+            f"the knowledge-base files add up to {total / 1e6:.1f} MB, over the upload "
+            f"limit of {limit / 1e6:.0f} MB; upload fewer or smaller documents"
+        )
+    what = "knowledge-base file"
+    suffixes = [check_upload(n, len(c), KB_SUFFIXES, what, limit) for n, c in files]
+    if len(files) == 1 and suffixes[0] in KB_TABLE_SUFFIXES:
+        name, content = files[0]
+        return _write(_folder(root, b"kb", content) / f"kb{suffixes[0]}", content)
+    folder = _folder(root, b"kb-many", *(p for n, c in files for p in (n.encode(), c)))
+    documents: list[dict[str, str]] = []
+    for index, ((name, content), suffix) in enumerate(zip(files, suffixes, strict=True)):
+        if suffix in KB_DOC_SUFFIXES:
+            try:
+                text = content.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{name!r} is not valid UTF-8 (byte offset {exc.start}); re-save it as UTF-8"
+                ) from None
+            documents.append({"id": _doc_id(name), "text": text, "source": name})
+            continue
+        part = _write(folder / f"part{index:04d}{suffix}", content)
+        try:
+            loaded = load_knowledge_base(part)
+        except DataError as exc:  # name the file the user knows, not our generated one
+            raise DataError(str(exc).replace(str(part), repr(name))) from None
+        documents.extend({"id": d.id, "text": d.text, "source": name} for d in loaded)
+    seen: dict[str, str] = {}
+    for doc in documents:
+        if doc["id"] in seen:
+            raise DataError(
+                f"two knowledge-base documents have the id {doc['id']!r} ({seen[doc['id']]!r} "
+                f"and {doc['source']!r}); a document's id is its file name without extension "
+                "or its 'id' column: rename one"
+            )
+        seen[doc["id"]] = doc["source"]
+    lines = "".join(
+        json.dumps({"id": d["id"], "text": d["text"]}, ensure_ascii=False) + "\n" for d in documents
+    )
+    return _write(folder / "kb.jsonl", lines.encode("utf-8"))
+
+
+def read_columns(path: str | Path) -> list[str]:
+    """Column names of an examples file (for mapping); DataError if it cannot be read."""
+    from advisor.data import DEFAULT_MAX_BYTES
+    from advisor.datafiles import check_path, read_table
+
+    what = "examples file"
+    table = read_table(check_path(path, what), DEFAULT_MAX_BYTES, 100_000, what)
+    return list(table.columns)
+
+
+@dataclass
+class DataCheck:
+    """Everything the Data page shows about the chosen files, errors included."""
+
+    examples: list = field(default_factory=list)
+    documents: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    leakage: str | None = None  # one-line summary
+    leaked: int = 0
+    n_train: int = 0
+    n_test: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.examples)
+
+
+def check_data(
+    examples_path: str | Path,
+    kb_path: str | Path | None,
+    input_col: str = "input",
+    output_col: str = "output",
+    doc_id_col: str | None = "doc_id",
+    test_size: float = 0.2,
+    seed: int = 0,
+) -> DataCheck:
+    """Load and check examples and knowledge base the way the pilot will.
+
+    Each problem lands in ``errors`` (its message says how to fix it) instead of stopping
+    at the first, so a user sees every fix at once. Leakage uses exact matches and the
+    fast hashing embedder; the pilot repeats it with the real embedder.
+    """
+    from advisor.data import check_doc_ids, find_leakage, load_examples, load_knowledge_base
+    from advisor.embeddings import HashingEmbedder
+    from advisor.errors import AdvisorError
+
+    out = DataCheck()
+    try:
+        exset = load_examples(examples_path, input_col, output_col, doc_id_col or None)
+        out.examples, out.warnings = list(exset.examples), list(exset.warnings)
+    except AdvisorError as exc:
+        out.errors.append(str(exc))
+    if kb_path:
+        try:
+            kb = load_knowledge_base(kb_path)
+            out.documents = list(kb)
+            out.warnings.extend(kb.warnings)
+        except AdvisorError as exc:
+            out.errors.append(f"knowledge base: {exc}")
+    if out.examples and out.documents:
+        try:
+            check_doc_ids(out.examples, out.documents)
+        except AdvisorError as exc:
+            out.errors.append(str(exc))
+    if out.examples:
+        from advisor.data import split_examples
+
+        try:
+            split = split_examples(out.examples, test_size=test_size, seed=seed)
+            out.n_train, out.n_test = len(split.train), len(split.test)
+            report = find_leakage(split.train, split.test, embedder=HashingEmbedder())
+            out.leakage, out.leaked = report.summary(), report.exact + report.near
+        except AdvisorError as exc:
+            out.errors.append(str(exc))
+    return out

@@ -1,0 +1,203 @@
+"""Background pilots: they start in their own process, report progress from files alone
+(so any session can read them), survive the starter going away, and cancel cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from advisor import jobs
+from advisor.errors import AdvisorError
+from advisor.finetune import LoraSettings
+from advisor.pilot_context import PilotSettings
+from advisor.samples import get_sample
+
+TINY = get_sample("tiny")
+
+
+def _settings(**kw) -> PilotSettings:
+    base = dict(
+        data=str(TINY.data),
+        kb=None,
+        out="ignored",
+        model="builtin:tiny",
+        embedder="hashing",
+        test_size=6,
+        arms=("nearest_neighbor",),
+    )
+    base.update(kw)
+    return PilotSettings(**base)
+
+
+def _wait(run_dir: Path, until, timeout: float = 90.0) -> jobs.JobStatus:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = jobs.job_status(run_dir)
+        if until(status):
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; last status {status}; log:\n{jobs.log_tail(run_dir)}")
+        time.sleep(0.3)
+
+
+def test_background_pilot_finishes_and_any_reader_sees_it(tmp_path):
+    run_dir = jobs.start_pilot(_settings(), tmp_path, answers={"task": "t"})
+    assert run_dir.parent == tmp_path.resolve()
+    job = json.loads((run_dir / "job.json").read_text())
+    assert jobs.pid_alive(job["pid"])
+    # inputs are copied under generated names; the settings point at the copies
+    assert job["settings"]["data"] == str(run_dir / "inputs" / "examples.jsonl")
+    assert (run_dir / "inputs" / "examples.jsonl").read_bytes() == TINY.data.read_bytes()
+    assert json.loads((run_dir / "answers.json").read_text()) == {"task": "t"}
+
+    status = _wait(run_dir, lambda s: not s.running)
+    assert status.state == "finished", jobs.log_tail(run_dir)
+    assert [(a.name, a.state) for a in status.arms] == [("nearest_neighbor", "ok")]
+    assert status.results["arms"]["nearest_neighbor"]["status"] == "ok"
+    assert json.loads((run_dir / "exit.json").read_text())["state"] == "finished"
+
+    # a different process (a refreshed page, a second tab) reads the same state from files
+    code = (
+        "import sys; from advisor.jobs import job_status; "
+        "s = job_status(sys.argv[1]); print(s.state, [a.state for a in s.arms])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(run_dir)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "finished ['ok']"
+    runs = jobs.list_runs(tmp_path)
+    assert [r.run_id for r in runs] == [run_dir.name]
+    assert runs[0].smoke is False and runs[0].arms_done == 1 and runs[0].state == "finished"
+
+
+def test_cancel_stops_the_process_group_and_keeps_finished_arms(tmp_path):
+    lora = LoraSettings(epochs=50, max_steps=100_000, batch_size=1, learning_rate=1e-3)
+    settings = _settings(arms=("zero_shot", "lora"), lora=lora, validation_size=0.0)
+    run_dir = jobs.start_pilot(settings, tmp_path)
+    status = _wait(
+        run_dir,
+        lambda s: not s.running or any(a.name == "lora" and a.state == "running" for a in s.arms),
+    )
+    assert status.running, jobs.log_tail(run_dir)
+    pid = status.pid
+    assert jobs.cancel(run_dir, grace_s=20.0) is True
+    assert not jobs.pid_alive(pid)
+    status = jobs.job_status(run_dir)
+    assert status.state == "cancelled"
+    states = {a.name: a.state for a in status.arms}
+    assert states == {"zero_shot": "ok", "lora": "not run"}
+    # the worker itself recorded the cancel (SIGTERM was handled, not a hard kill)
+    assert json.loads((run_dir / "exit.json").read_text())["exit_code"] == 143
+    assert jobs.cancel(run_dir) is False  # nothing left to cancel
+
+
+def test_start_refuses_bad_arms_before_creating_anything(tmp_path):
+    with pytest.raises(AdvisorError, match="need a knowledge base"):
+        jobs.start_pilot(_settings(arms=("bm25_rag",)), tmp_path)
+    with pytest.raises(AdvisorError, match="unknown arm"):
+        jobs.start_pilot(_settings(arms=("nope",)), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_pilot_reports_its_message(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "answer": "a"}\n' * 20)
+    run_dir = jobs.start_pilot(_settings(data=str(bad)), tmp_path / "runs")
+    status = _wait(run_dir, lambda s: not s.running)
+    assert status.state == "failed"
+    assert "missing column" in status.error and "input" in status.error
+    assert "missing column" in jobs.log_tail(run_dir)
+
+
+def test_run_ids_cannot_leave_the_runs_root(tmp_path):
+    for bad in ("../x", "a/b", "", "_sessions", ".hidden", "x" * 200, 5):
+        with pytest.raises(AdvisorError):
+            jobs.run_path(bad, tmp_path)
+    assert jobs.run_path("20250101-000000-abc", tmp_path) == tmp_path.resolve() / (
+        "20250101-000000-abc"
+    )
+
+
+def test_runs_root_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(jobs.RUNS_ENV, str(tmp_path / "elsewhere"))
+    assert jobs.runs_root() == (tmp_path / "elsewhere").resolve()
+    monkeypatch.delenv(jobs.RUNS_ENV)
+    assert jobs.runs_root() == (Path.cwd() / "runs").resolve()
+
+
+def _fake_run(root: Path, name: str, job: dict | None = None, **files: dict) -> Path:
+    run = root / name
+    run.mkdir(parents=True)
+    if job is not None:
+        (run / "job.json").write_text(json.dumps(job))
+    for fname, content in files.items():
+        (run / fname.replace("__", ".")).write_text(json.dumps(content))
+    return run
+
+
+def test_a_dead_worker_is_failed_not_running(tmp_path):
+    # our own pid is alive but is not an advisor worker: a reused pid must not look running
+    run = _fake_run(tmp_path, "r1", {"pid": os.getpid(), "arms": ["zero_shot"], "settings": {}})
+    status = jobs.job_status(run)
+    assert status.state == "failed" and "stopped without finishing" in status.error
+    assert [a.state for a in status.arms] == ["not run"]
+    job = {"pid": 999_999_999, "arms": [], "settings": {}, "cancel_requested": True}
+    assert jobs.job_status(_fake_run(tmp_path, "r2", job)).state == "cancelled"
+
+
+def test_cli_made_run_folders_are_listed_and_sessions_are_not(tmp_path):
+    results = {
+        "state": "finished",
+        "smoke": True,
+        "model": "builtin:tiny",
+        "started_at": "2025-01-01T00:00:00+00:00",
+        "arms": {"zero_shot": {"status": "ok"}, "lora": {"status": "failed", "error": "x"}},
+    }
+    _fake_run(tmp_path, "cli-run", results__json=results, settings__json={"data": "/d/ex.csv"})
+    (tmp_path / "_sessions").mkdir()
+    (tmp_path / "_sessions" / "results.json").write_text("{}")
+    (tmp_path / "empty").mkdir()
+    runs = jobs.list_runs(tmp_path)
+    assert [r.run_id for r in runs] == ["cli-run"]
+    run = runs[0]
+    assert (run.state, run.smoke, run.model, run.data_file) == (
+        "finished",
+        True,
+        "builtin:tiny",
+        "ex.csv",
+    )
+    # arm states come from results when there is no job file
+    status = jobs.job_status(run.path)
+    assert {a.name: a.state for a in status.arms} == {"zero_shot": "not run", "lora": "not run"}
+
+
+def test_live_writer_keeps_the_latest_event_per_arm_and_throttles(tmp_path):
+    writer = jobs.LiveWriter(tmp_path, interval_s=3600)
+    writer({"arm": "zero_shot", "stage": "start", "done": 0, "total": 4})
+    writer({"arm": "zero_shot", "stage": "generate", "done": 2, "total": 4})
+    on_disk = json.loads((tmp_path / "live.json").read_text())
+    assert on_disk["arms"]["zero_shot"]["stage"] == "start"  # the generate event was throttled
+    writer({"arm": "zero_shot", "stage": "ok", "done": 1, "total": 1})
+    writer({"arm": "lora", "stage": "train", "done": 3, "total": 10, "loss": 1.5, "x": [1]})
+    writer.flush()
+    on_disk = json.loads((tmp_path / "live.json").read_text())
+    assert on_disk["arms"]["zero_shot"]["stage"] == "ok"
+    assert on_disk["arms"]["lora"] == {
+        "arm": "lora",
+        "stage": "train",
+        "done": 3,
+        "total": 10,
+        "loss": 1.5,
+    }
+    # job_status turns a live event of an unfinished arm into progress
+    (tmp_path / "job.json").write_text(json.dumps({"pid": None, "arms": ["lora"]}))
+    (tmp_path / "exit.json").unlink(missing_ok=True)
+    arms = jobs._arm_states(tmp_path, ["lora"], on_disk, ended=False)
+    assert (arms[0].state, arms[0].done, arms[0].total, arms[0].loss) == ("running", 3, 10, 1.5)
+    assert arms[0].fraction == pytest.approx(0.3)

@@ -1,0 +1,260 @@
+"""The app's pages in AppTest: every page renders from app.py, answers drive the live
+recommendation and survive a refresh, data uploads are checked and bad ones explained."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ui_helpers import PAGES, goto, new_app, texts
+
+from advisor.ui.store import SESSIONS_DIR
+
+
+@pytest.fixture(autouse=True)
+def _runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVISOR_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("ADVISOR_APP_EMBEDDER", "hashing")
+    monkeypatch.delenv("ADVISOR_MAX_UPLOAD_MB", raising=False)
+    return tmp_path / "runs"
+
+
+def test_every_page_renders_with_clear_empty_states():
+    at = new_app().run()
+    assert not at.exception
+    assert at.title[0].value == "Questionnaire"
+    assert len([s for s in texts(at.subheader) if s.startswith("Step ")]) == 7
+    at = goto(at, "pilot")
+    assert any("No data yet" in i for i in texts(at.info))
+    assert any("No runs yet" in c for c in texts(at.caption))
+    at = goto(at, "report")
+    assert any("No pilot yet" in i for i in texts(at.info))
+    # a questionnaire-only report is still offered in every format
+    assert sorted(at.session_state["report_files"]) == ["html", "json", "md", "pdf"]
+    assert sorted(b.label for b in at.get("download_button")) == [
+        "Download HTML",
+        "Download JSON",
+        "Download Markdown",
+        "Download PDF",
+    ]
+    at = goto(at, "data")
+    assert at.title[0].value == "Data"
+
+
+def test_each_question_shows_its_help_and_principle():
+    at = new_app().run()
+    captions = " ".join(texts(at.caption))
+    from advisor.questionnaire import QUESTIONS
+
+    for q in QUESTIONS:
+        assert q.source in captions, q.key
+    assert captions.count("Why we ask:") == len(QUESTIONS)
+
+
+def test_answers_move_the_live_recommendation_and_survive_a_refresh(_runs):
+    at = new_app().run()
+    token = at.query_params["s"]
+    assert at.sidebar.metric[0].value == "Prompting"
+    at.radio(key="q_prompting_effort").set_value("systematic")
+    at.toggle(key="q_few_shot_tried").set_value(True)
+    at.checkbox(key="q_failures__missing_knowledge").check()
+    at.checkbox(key="q_failures__outdated_knowledge").check()
+    at.toggle(key="q_knowledge_source").set_value(True)
+    at.radio(key="q_knowledge_change").set_value("daily")
+    at.run()
+    assert not at.exception
+    assert at.sidebar.metric[0].value == "RAG"
+    saved = json.loads((_runs / SESSIONS_DIR / f"{token}.json").read_text())
+    assert saved["answers"]["failures"] == ["missing_knowledge", "outdated_knowledge"]
+
+    # switching pages and back keeps the widgets' values
+    at = goto(goto(at, "data"), "questionnaire")
+    assert at.radio(key="q_knowledge_change").value == "daily"
+
+    # a browser refresh is a new session with the same URL
+    fresh = new_app(token).run()
+    assert not fresh.exception
+    assert fresh.radio(key="q_knowledge_change").value == "daily"
+    assert fresh.checkbox(key="q_failures__outdated_knowledge").value is True
+    assert fresh.sidebar.metric[0].value == "RAG"
+    # and a different browser starts from the defaults
+    other = new_app().run()
+    assert other.query_params["s"] != token
+    assert other.radio(key="q_knowledge_change").value == "static"
+
+
+def test_answers_load_from_a_file_and_bad_files_get_a_message():
+    at = new_app().run()
+    upload = at.file_uploader(key="q__upload")
+    team = b"model_access: api_only\nlabeled_examples: 40\nmodel_params_b: 0.001\n"
+    upload.set_value(("team.yaml", team, "text/yaml"))
+    at.run()
+    assert not at.exception
+    assert at.radio(key="q_model_access").value == "api_only"
+    assert at.number_input(key="q_model_params_b").value == 0.001  # tiny but valid (> 0)
+    assert at.number_input(key="q_labeled_examples").value == 40
+    assert any("Loaded answers" in s for s in texts(at.success))
+
+    at.file_uploader(key="q__upload").set_value(("x.json", b'{"prompting_effort": "lots"}', ""))
+    at.run()
+    assert not at.exception
+    errors = " ".join(texts(at.error))
+    assert "prompting_effort" in errors and "systematic" in errors
+    assert at.radio(key="q_model_access").value == "api_only"  # a bad file changes nothing
+
+    for name, content in (("a.json", b"\xff\xfe{"), ("notes.txt", b"hi"), ("a.json", b"[1,")):
+        at.file_uploader(key="q__upload").set_value((name, content, ""))
+        at.run()
+        assert not at.exception
+        assert at.error, name
+
+
+def test_data_page_sample_shows_checks_and_preview():
+    at = goto(new_app().run(), "data")
+    at.selectbox(key="d__sample").set_value("tiny").run()
+    assert not at.exception
+    assert any(
+        "40 examples and 12 knowledge-base document(s) ready" in s for s in texts(at.success)
+    )
+    assert any("Leakage" in i for i in texts(at.info))
+    assert len(at.dataframe) >= 1
+    assert at.text_input(key="d__task").value.startswith("Answer the question")
+
+
+def test_switching_samples_takes_the_new_samples_task():
+    at = goto(new_app().run(), "data")
+    at.selectbox(key="d__sample").set_value("tiny").run()
+    tiny_task = at.text_input(key="d__task").value
+    at.selectbox(key="d__sample").set_value("form").run()
+    assert not at.exception
+    task = at.text_input(key="d__task").value
+    assert task != tiny_task and "JSON" in task
+    assert at.session_state["advisor_session"]["data"]["task"] == task
+    assert at.text_input(key="d__format").value.endswith("schema.json")
+
+
+def test_upload_with_other_column_names_is_mapped(_runs):
+    at = goto(new_app().run(), "data")
+    at.radio(key="d__source").set_value("Upload my own files").run()
+    assert any("No examples yet" in i for i in texts(at.info))
+    rows = "".join(f"q{i},a{i}\n" for i in range(30))
+    at.file_uploader(key="d__examples").set_value(
+        ("my data.csv", b"question,answer\n" + rows.encode(), "")
+    )
+    at.run()
+    assert not at.exception
+    # no 'input'/'output' columns: the page asks which to use instead of guessing ...
+    assert any("choose which column" in i for i in texts(at.info))
+    assert not at.success
+    # ... and mapping the columns makes the file usable
+    at.selectbox(key="d__in").set_value("question")
+    at.selectbox(key="d__out").set_value("answer")
+    at.run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert any("30 examples" in s for s in texts(at.success))
+    stored = list((_runs / "_uploads").rglob("examples.csv"))
+    assert len(stored) == 1  # stored under a generated name, not "my data.csv"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("data.xlsx", b"PK\x03\x04", "not a supported examples file"),
+        ("data.csv", b'input,output\n"unclosed,x\n', "quote"),
+        ("data.jsonl", b'{"input": "a", "output": "b"}\nnot json\n', "line 2"),
+        ("data.csv", b"input,output\n\xff\xfe\xfa,b\n", "UTF-8"),
+        ("data.csv", b"", "empty"),
+    ],
+)
+def test_wrong_or_broken_example_files_show_a_message(name, content, expected):
+    at = goto(new_app().run(), "data")
+    at.radio(key="d__source").set_value("Upload my own files").run()
+    at.file_uploader(key="d__examples").set_value((name, content, ""))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(expected.lower() in e.lower() for e in texts(at.error)), texts(at.error)
+
+
+def test_uploads_over_the_size_limit_are_refused(monkeypatch):
+    monkeypatch.setenv("ADVISOR_MAX_UPLOAD_MB", "0.001")  # about 1 kB
+    at = goto(new_app().run(), "data")
+    at.radio(key="d__source").set_value("Upload my own files").run()
+    big = b"input,output\n" + b"x,y\n" * 1000
+    at.file_uploader(key="d__examples").set_value(("big.csv", big, "text/csv"))
+    at.run()
+    assert not at.exception
+    assert any("over the upload limit" in e for e in texts(at.error))
+    assert any("No examples yet" in i for i in texts(at.info))
+
+
+def test_knowledge_base_from_several_text_files(_runs):
+    at = goto(new_app().run(), "data")
+    at.radio(key="d__source").set_value("Upload my own files").run()
+    rows = "".join(
+        json.dumps({"input": f"q{i}", "output": f"a{i}", "doc_id": f"d{i % 2}"}) + "\n"
+        for i in range(20)
+    )
+    at.file_uploader(key="d__examples").set_value(("ex.jsonl", rows.encode(), ""))
+    at.run()
+    docs = [("d0.txt", b"first document", "text/plain"), ("d1.md", b"# second", "text/plain")]
+    at.file_uploader(key="d__kb").set_value(docs)
+    at.run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert any("2 knowledge-base document(s)" in s for s in texts(at.success))
+    # a doc_id the knowledge base lacks is explained
+    at.file_uploader(key="d__kb").set_value([docs[0]])
+    at.run()
+    assert not at.exception
+    assert any("doc_id" in e and "'d1'" in e for e in texts(at.error)), texts(at.error)
+
+
+def test_pilot_form_shows_estimates_before_starting():
+    at = goto(new_app().run(), "data")
+    at.selectbox(key="d__sample").set_value("tiny").run()
+    at = goto(at, "pilot")
+    at.radio(key="p__model_kind").set_value("Built-in tiny model (offline smoke test)").run()
+    assert not at.exception
+    info = " ".join(texts(at.info))
+    assert "Estimated time" in info and "1M-parameter model" in info
+    captions = " ".join(texts(at.caption))
+    assert "Finetuning memory for this model" in captions and "built-in model's shape" in captions
+    assert at.button(key="p__start").disabled is False
+    at.multiselect(key="p__arms").set_value([]).run()
+    assert any("at least one arm" in e for e in texts(at.error))
+    assert at.button(key="p__start").disabled is True
+
+
+def test_all_pages_are_registered():
+    at = new_app().run()
+    for page in PAGES:
+        goto(at, page)
+
+
+def test_pilot_form_choices_survive_a_refresh():
+    at = goto(new_app().run(), "data")
+    token = at.query_params["s"]
+    at.selectbox(key="d__sample").set_value("tiny").run()
+    at = goto(at, "pilot")
+    at.radio(key="p__model_kind").set_value("Built-in tiny model (offline smoke test)").run()
+    assert at.number_input(key="p__lr").value == pytest.approx(3e-3)  # smoke-model default
+    at.selectbox(key="p__rank").set_value(16).run()
+    assert at.number_input(key="p__alpha").value == 32  # alpha follows rank (2r)
+    at.number_input(key="p__test").set_value(12.0)
+    at.multiselect(key="p__arms").set_value(["zero_shot", "bm25_rag"])
+    at.run()
+    fresh = goto(new_app(token).run(), "pilot")
+    assert fresh.radio(key="p__model_kind").value.startswith("Built-in")
+    assert fresh.number_input(key="p__test").value == 12.0
+    assert fresh.selectbox(key="p__rank").value == 16
+    assert fresh.multiselect(key="p__arms").value == ["zero_shot", "bm25_rag"]
+
+    # data without a knowledge base: RAG arms are not offered, the saved choice drops them
+    fresh = goto(fresh, "data")
+    fresh.radio(key="d__source").set_value("Upload my own files").run()
+    rows = "".join(f"q{i},a{i}\n" for i in range(20)).encode()
+    fresh.file_uploader(key="d__examples").set_value(("e.csv", b"input,output\n" + rows, ""))
+    fresh.run()
+    again = goto(new_app(token).run(), "pilot")
+    arms = again.multiselect(key="p__arms")
+    assert "RAG (BM25)" not in arms.options and "Zero-shot prompting" in arms.options
+    assert arms.value == ["zero_shot"]

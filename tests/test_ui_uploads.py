@@ -1,0 +1,104 @@
+"""Uploads are stored under generated names, several knowledge-base files merge into one,
+and every problem is a DataError that says what to do; session files need a valid token."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from advisor.data import load_knowledge_base
+from advisor.errors import DataError
+from advisor.ui.store import load_session, new_token, save_session, valid_token
+from advisor.ui.uploads import (
+    UPLOADS_DIR,
+    check_data,
+    check_upload,
+    read_columns,
+    save_examples,
+    save_knowledge_base,
+)
+
+LIMIT = 1_000_000
+
+
+def test_examples_are_stored_under_a_generated_name_once(tmp_path):
+    content = b"input,output\nq,a\n"
+    path = save_examples("../../etc/passwd.csv", content, tmp_path, LIMIT)
+    assert path.name == "examples.csv"
+    assert path.is_relative_to(tmp_path / UPLOADS_DIR)
+    assert path.read_bytes() == content
+    assert save_examples("other name.CSV", content, tmp_path, LIMIT) == path  # same bytes
+    assert save_examples("x.csv", content + b"r,s\n", tmp_path, LIMIT) != path
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "message"),
+    [
+        ("data.xlsx", 10, "not a supported examples file"),
+        ("noext", 10, "not a supported examples file"),
+        ("data.csv", LIMIT + 1, "over the upload limit"),
+        ("data.csv", 0, "is empty"),
+    ],
+)
+def test_check_upload_explains_the_problem(name, size, message):
+    with pytest.raises(DataError, match=message):
+        check_upload(name, size, (".csv", ".jsonl"), "examples file", LIMIT)
+
+
+def test_several_kb_files_merge_into_one_jsonl_with_file_name_ids(tmp_path):
+    table = b'{"id": "faq", "text": "from a table"}\n'
+    files = [("docs/intro.md", b"# Intro"), ("guide.txt", b"text"), ("more.jsonl", table)]
+    path = save_knowledge_base(files, tmp_path, LIMIT)
+    assert path.name == "kb.jsonl"
+    docs = load_knowledge_base(path)
+    assert [(d.id, d.text) for d in docs] == [
+        ("intro", "# Intro"),
+        ("guide", "text"),
+        ("faq", "from a table"),
+    ]
+    single = save_knowledge_base([("my kb.csv", b"id,text\na,b\n")], tmp_path, LIMIT)
+    assert single.name == "kb.csv"
+
+
+def test_kb_problems_name_the_users_file(tmp_path):
+    with pytest.raises(DataError, match="'a' .*'a.txt'.*'a.md'"):
+        save_knowledge_base([("a.txt", b"x"), ("a.md", b"y")], tmp_path, LIMIT)
+    with pytest.raises(DataError, match="'broken.jsonl'"):
+        save_knowledge_base([("ok.txt", b"x"), ("broken.jsonl", b"{nope\n")], tmp_path, LIMIT)
+    with pytest.raises(DataError, match="not valid UTF-8"):
+        save_knowledge_base([("bad.txt", b"\xff\xfe\xfd"), ("b.txt", b"x")], tmp_path, LIMIT)
+    with pytest.raises(DataError, match="add up to"):
+        save_knowledge_base([("a.txt", b"x" * 600), ("b.txt", b"y" * 600)], tmp_path, 1000)
+    with pytest.raises(DataError, match="not a supported knowledge-base file"):
+        save_knowledge_base([("a.pdf", b"%PDF")], tmp_path, LIMIT)
+
+
+def test_check_data_collects_every_problem(tmp_path):
+    examples = tmp_path / "ex.jsonl"
+    rows = [
+        {"input": f"q{i}", "output": f"a{i}", "doc_id": "d9" if i == 3 else "d1"} for i in range(20)
+    ]
+    rows.append(rows[0])  # a duplicate: a warning, not an error
+    examples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text('{"id": "d1", "text": "one"}\n{"id": "d2", "text": ""}\n')
+    check = check_data(examples, kb)
+    assert not check.ok
+    assert any("'d9'" in e for e in check.errors)  # unknown doc_id, with the fix
+    assert any("duplicate" in w for w in check.warnings)
+    assert any("no text" in w for w in check.warnings)  # empty document skipped
+    assert check.n_test > 0 and check.leakage and check.leaked == 0
+    assert read_columns(examples) == ["input", "output", "doc_id"]
+    fine = check_data(examples, None)
+    assert fine.ok and len(fine.examples) == 20
+
+
+def test_session_files_need_a_valid_token(tmp_path):
+    token = new_token()
+    assert valid_token(token) and not valid_token("../x") and not valid_token("short")
+    assert load_session(tmp_path, token) == {}
+    save_session(tmp_path, token, {"answers": {"task": "x"}})
+    assert load_session(tmp_path, token) == {"answers": {"task": "x"}}
+    with pytest.raises(ValueError):
+        save_session(tmp_path, "../../evil-token-xxxxxxxx", {})
