@@ -15,14 +15,14 @@ Who writes what in ``RUN_DIR`` (one writer per file, every write atomic):
 - everything else (``results.json``, ``arms/<arm>.json``, ``progress.json``...):
   :func:`advisor.pilot.run_pilot`, exactly as the CLI writes it.
 
-The worker is ``python -m advisor.jobs RUN_DIR``; it reads its settings from ``job.json``
+The worker is ``python -m advisor.jobworker RUN_DIR`` (:mod:`advisor.jobworker`); it reads
+its settings from ``job.json``
 (the full :class:`~advisor.pilot_context.PilotSettings`, so nothing is lost translating
 them to command-line flags) and calls the same ``run_pilot`` as ``advisor pilot``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import secrets
@@ -152,7 +152,7 @@ def start_pilot(
     child_env.setdefault("PYTHONUNBUFFERED", "1")
     with open(run_dir / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "advisor.jobs", str(run_dir)],
+            [sys.executable, "-m", "advisor.jobworker", str(run_dir)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -189,7 +189,7 @@ def pid_alive(pid: Any) -> bool:
     proc = Path(f"/proc/{pid}")
     if proc.exists():
         try:
-            if b"advisor.jobs" not in (proc / "cmdline").read_bytes():
+            if b"advisor.jobworker" not in (proc / "cmdline").read_bytes():
                 return False  # a zombie has an empty cmdline; another program reused the pid
         except OSError:
             return False
@@ -416,83 +416,3 @@ def list_runs(root: str | Path | None = None) -> list[RunInfo]:
         )
     found.sort(key=lambda r: (r.created_at or "", r.run_id), reverse=True)
     return found
-
-
-# -- the worker ------------------------------------------------------------------------------
-
-
-class Cancelled(BaseException):
-    """Raised in the worker on SIGTERM; BaseException so an arm's ``except Exception``
-    (one failing arm must not stop the pilot) does not swallow the cancel."""
-
-
-class LiveWriter:
-    """Progress callback for ``run_pilot`` that keeps ``live.json`` current (throttled)."""
-
-    def __init__(self, run_dir: Path, interval_s: float = LIVE_INTERVAL_S) -> None:
-        self.path = Path(run_dir) / LIVE_FILE
-        self.interval_s = interval_s
-        self.state: dict[str, Any] = {"arms": {}, "at": _now()}
-        self._last = 0.0
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        arm = event.get("arm")
-        if not arm:
-            return
-        keep = {k: v for k, v in event.items() if isinstance(v, str | int | float | type(None))}
-        self.state["arms"][str(arm)] = keep
-        self.state["arm"], self.state["at"] = arm, _now()
-        stage_change = event.get("stage") not in ("generate", "train")
-        if stage_change or time.monotonic() - self._last >= self.interval_s:
-            self.flush()
-
-    def flush(self) -> None:
-        self._last = time.monotonic()
-        with contextlib.suppress(OSError):  # progress is a convenience: never stop the pilot
-            atomic_write_json(self.path, self.state)
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one cancel is enough
-    raise Cancelled()
-
-
-def run_worker(run_dir: str | Path) -> int:
-    """The background process: run the pilot of ``RUN_DIR/job.json``, record how it ended."""
-    run_dir = Path(run_dir)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    state, error, code = "failed", None, 1
-    live = LiveWriter(run_dir)
-    try:
-        job = read_json(run_dir / JOB_FILE)
-        if not isinstance(job, dict) or not isinstance(job.get("settings"), dict):
-            raise AdvisorError(f"{run_dir / JOB_FILE} is missing or unreadable")
-        from advisor.pilot import run_pilot
-
-        run_pilot(PilotSettings.from_dict(job["settings"]), progress=live)
-        state, code = "finished", 0
-    except Cancelled:
-        state, code = "cancelled", 143
-        print("pilot cancelled", flush=True)
-    except AdvisorError as exc:
-        state, error, code = "failed", str(exc), 2
-        print(f"advisor: error: {exc}", flush=True)
-    except Exception as exc:  # a bug: keep the traceback in the log, a line in the app
-        import traceback
-
-        traceback.print_exc()
-        error = f"{type(exc).__name__}: {exc}"
-    finally:
-        live.flush()
-        atomic_write_json(
-            run_dir / EXIT_FILE,
-            {"state": state, "error": error, "exit_code": code, "ended_at": _now()},
-        )
-    return code
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print("usage: python -m advisor.jobs RUN_DIR", file=sys.stderr)
-        raise SystemExit(2)
-    raise SystemExit(run_worker(sys.argv[1]))

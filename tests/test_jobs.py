@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor import jobs
+from advisor import jobs, jobworker
 from advisor.errors import AdvisorError
 from advisor.finetune import LoraSettings
 from advisor.pilot_context import PilotSettings
@@ -178,7 +178,7 @@ def test_cli_made_run_folders_are_listed_and_sessions_are_not(tmp_path):
 
 
 def test_live_writer_keeps_the_latest_event_per_arm_and_throttles(tmp_path):
-    writer = jobs.LiveWriter(tmp_path, interval_s=3600)
+    writer = jobworker.LiveWriter(tmp_path, interval_s=3600)
     writer({"arm": "zero_shot", "stage": "start", "done": 0, "total": 4})
     writer({"arm": "zero_shot", "stage": "generate", "done": 2, "total": 4})
     on_disk = json.loads((tmp_path / "live.json").read_text())
