@@ -258,3 +258,44 @@ def test_pilot_form_choices_survive_a_refresh():
     arms = again.multiselect(key="p__arms")
     assert "RAG (BM25)" not in arms.options and "Zero-shot prompting" in arms.options
     assert arms.value == ["zero_shot"]
+
+
+def test_report_page_offers_the_training_setup_when_finetuning_is_planned():
+    import io
+    import zipfile
+
+    at = new_app().run()
+    at.radio(key="q_prompting_effort").set_value("systematic")
+    at.toggle(key="q_few_shot_tried").set_value(True)
+    at.checkbox(key="q_failures__wrong_format").check()
+    at.number_input(key="q_labeled_examples").set_value(800)
+    at.number_input(key="q_gpu_memory_gb").set_value(24.0)
+    at = goto(at.run(), "data")
+    at.selectbox(key="d__sample").set_value("form").run()
+    at = goto(at, "report")
+    label = "Training setup (TRL, Axolotl, LLaMA-Factory) .zip"
+    assert label not in [b.label for b in at.get("download_button")]  # no model named yet
+    at.text_input(key="export_model").set_value("my-org/my-8b").run()
+    assert not at.exception and not at.error
+    assert label in [b.label for b in at.get("download_button")]
+    from advisor.decision import recommend
+    from advisor.questionnaire import parse_answers
+    from advisor.ui.report_page import export_zip
+
+    rec = recommend(
+        parse_answers(
+            {
+                "prompting_effort": "systematic",
+                "few_shot_tried": True,
+                "failures": ["wrong_format"],
+                "labeled_examples": 800,
+                "gpu_memory_gb": 24.0,
+            }
+        )
+    ).to_dict()
+    plan = json.dumps(rec["finetune_plan"], sort_keys=True)
+    from advisor.samples import get_sample
+
+    data = str(get_sample("form").data)
+    names = zipfile.ZipFile(io.BytesIO(export_zip(plan, "my-org/my-8b", None, data))).namelist()
+    assert {n.split("/")[0] for n in names} >= {"trl", "axolotl", "llamafactory"}

@@ -125,6 +125,53 @@ def _finetune_plan(plan: dict[str, Any] | None) -> None:
         st.caption(escape_md(plan["note"]))
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def export_zip(plan_json: str, model: str, run_dir: str | None, data: str | None) -> bytes:
+    """The training setup for TRL, Axolotl and LLaMA-Factory as one zip (cached per plan)."""
+    from advisor.export import FORMATS, export_archive
+
+    return export_archive(
+        json.loads(plan_json), list(FORMATS), data_path=data, model=model, run_dir=run_dir
+    )
+
+
+def _export_download(plan: dict[str, Any] | None, run_dir: Path | None) -> None:
+    """How a user outgrows this machine: ready-to-run configs for the tools that scale."""
+    if not plan or not plan.get("method"):
+        return
+    model = st.text_input(
+        "Base model to finetune (Hugging Face id or folder)",
+        key="export_model",
+        placeholder="e.g. meta-llama/Llama-3.1-8B-Instruct",
+        help="The training setup export writes ready-to-run TRL, Axolotl and LLaMA-Factory "
+        "configs for this model, with your data converted to their formats.",
+    ).strip()
+    examples = (state.session().get("data") or {}).get("examples")
+    if run_dir is None and not examples:
+        st.caption("Pick your examples on the Data page to export a training setup for them.")
+        return
+    if not model:
+        st.caption("Name the base model to get the training setup (TRL, Axolotl, LLaMA-Factory).")
+        return
+    try:
+        data = export_zip(
+            json.dumps(plan, sort_keys=True),
+            model,
+            str(run_dir) if run_dir else None,
+            None if run_dir else str(examples),
+        )
+    except AdvisorError as exc:
+        widgets.error(f"The training setup cannot be exported: {exc}")
+        return
+    st.download_button(
+        "Training setup (TRL, Axolotl, LLaMA-Factory) .zip",
+        data,
+        file_name="advisor-training-setup.zip",
+        mime="application/zip",
+        icon=":material/download:",
+    )
+
+
 def render() -> None:
     st.title("Recommendation and report")
     answers = state.answers()
@@ -162,6 +209,7 @@ def render() -> None:
         ]
         st.bar_chart(scores, x="approach", y="score", horizontal=True, height=200, sort=False)
         _finetune_plan(rec.get("finetune_plan"))
+        _export_download(rec.get("finetune_plan"), run_dir if results is not None else None)
     with st.expander("Why: every reason, with its source", expanded=True):
         widgets.reasons(rec)
     if results is not None:
