@@ -122,6 +122,39 @@ def _split(text: str, max_words: int, overlap_words: int) -> list[tuple[int, int
         start = _next_start(words, end, overlap_words)
 
 
+def split_sentences(text: str, min_words: int = 6) -> list[str]:
+    """The sentences of ``text`` (exact slices), none shorter than ``min_words`` words.
+
+    Why: retrievers also score each sentence of a chunk (``advisor.retrieval.units``),
+    because a question is usually about one sentence and a whole chunk's score dilutes it.
+    A fragment shorter than ``min_words`` ("See below.", the "e.g." of an abbreviation) is
+    joined to the next sentence, or to the previous one at the end of the text, so no unit is
+    too short to carry its topic.
+    """
+    words = list(_WORD.finditer(text))
+    # a full stop before a lowercase word is an abbreviation ("e.g. this"), not an end
+    ends = [
+        i + 1
+        for i, w in enumerate(words)
+        if _SENTENCE_END.search(w.group())
+        and (i + 1 == len(words) or not words[i + 1].group()[0].islower())
+    ]
+    if not ends or ends[-1] != len(words):
+        ends.append(len(words))  # the text's last words, with or without a full stop
+    spans: list[list[int]] = []  # [first word, one past the last word]
+    start = 0
+    for end in ends:
+        if end - start >= min_words:
+            spans.append([start, end])
+            start = end
+    if start < len(words):  # a short tail joins the last sentence (or is the only one)
+        if spans:
+            spans[-1][1] = len(words)
+        else:
+            spans.append([start, len(words)])
+    return [text[words[a].start() : words[b - 1].end()] for a, b in spans]
+
+
 def chunk_documents(
     documents: Iterable[object], max_words: int = 200, overlap_words: int = 40
 ) -> list[Chunk]:

@@ -8,8 +8,9 @@ All retrievers work on chunks (``advisor.chunking``) and return chunk-level ``Hi
 Retrieval quality is judged per *document* (``search_documents``, ``retrieval_metrics``)
 because the pilot's gold labels name documents, not chunks.
 
-Layout: ``base`` (Hit, protocol, shared checks), ``analysis`` (BM25 terms), one module per
-retriever, ``evaluate`` (building by name, document-level search and metrics).
+Layout: ``base`` (Hit, protocol, shared checks), ``analysis`` (BM25 terms), ``units``
+(each chunk plus its sentences, pooled back to a chunk score), one module per retriever,
+``evaluate`` (building by name, document-level search and metrics).
 """
 
 from __future__ import annotations
