@@ -41,8 +41,15 @@ class ArmOutput:
 ARMS: dict[str, ArmSpec] = {}
 
 
-def register_arm(name: str, *, kind: str, needs_llm: bool = True, needs_kb: bool = False,
-                 trains: bool = False, description: str = ""):
+def register_arm(
+    name: str,
+    *,
+    kind: str,
+    needs_llm: bool = True,
+    needs_kb: bool = False,
+    trains: bool = False,
+    description: str = "",
+):
     """Add an arm to the registry; the pilot, CLI and app list arms from here."""
 
     def wrap(fn: Callable[[PilotContext, list[Example]], ArmOutput]):
@@ -74,8 +81,14 @@ def _retrieve(ctx: PilotContext, kind: str, texts: list[str]) -> list[list[Conte
     return [[Context(h.chunk_id, h.text) for h in row] for row in hits]
 
 
-def _generate(ctx: PilotContext, arm: str, test: list[Example], prompts: list[str],
-              contexts: list[list[Context]] | None = None, generator=None) -> list[Prediction]:
+def _generate(
+    ctx: PilotContext,
+    arm: str,
+    test: list[Example],
+    prompts: list[str],
+    contexts: list[list[Context]] | None = None,
+    generator=None,
+) -> list[Prediction]:
     gen = generator or ctx.generator()
     results = gen.generate(
         prompts,
@@ -111,8 +124,11 @@ def zero_shot(ctx: PilotContext, test: list[Example]) -> ArmOutput:
     return ArmOutput(_generate(ctx, "zero_shot", test, prompts))
 
 
-@register_arm("few_shot", kind="prompting",
-              description="k most similar training examples in the prompt (workflow step 2)")
+@register_arm(
+    "few_shot",
+    kind="prompting",
+    description="k most similar training examples in the prompt (workflow step 2)",
+)
 def few_shot(ctx: PilotContext, test: list[Example]) -> ArmOutput:
     neighbours = ctx.similar_train_examples([ex.input for ex in test], ctx.settings.few_shot_k)
     prompts = []
@@ -134,16 +150,23 @@ def _rag_arm(kind: str, arm: str) -> Callable[[PilotContext, list[Example]], Arm
     return run
 
 
-register_arm("bm25_rag", kind="rag", needs_kb=True,
-             description="BM25 term retrieval into the prompt (workflow step 3)")(
-    _rag_arm("bm25", "bm25_rag"))
-register_arm("faiss_rag", kind="rag", needs_kb=True,
-             description="embedding retrieval (FAISS) into the prompt (workflow step 4a)")(
-    _rag_arm("faiss", "faiss_rag"))
+register_arm(
+    "bm25_rag",
+    kind="rag",
+    needs_kb=True,
+    description="BM25 term retrieval into the prompt (workflow step 3)",
+)(_rag_arm("bm25", "bm25_rag"))
+register_arm(
+    "faiss_rag",
+    kind="rag",
+    needs_kb=True,
+    description="embedding retrieval (FAISS) into the prompt (workflow step 4a)",
+)(_rag_arm("faiss", "faiss_rag"))
 
 
-def _train_and_generate(ctx: PilotContext, arm: str, test: list[Example],
-                        rag_kind: str | None) -> ArmOutput:
+def _train_and_generate(
+    ctx: PilotContext, arm: str, test: list[Example], rag_kind: str | None
+) -> ArmOutput:
     from advisor.finetune import TrainPair, train_lora
 
     split = ctx.split
@@ -170,8 +193,13 @@ def _train_and_generate(ctx: PilotContext, arm: str, test: list[Example],
     )
     from advisor.models import HFGenerator
 
-    tuned = HFGenerator(peft_model, base.tokenizer, f"{base.name}+{arm}", smoke=base.smoke,
-                        context_length=base.context_length)
+    tuned = HFGenerator(
+        peft_model,
+        base.tokenizer,
+        f"{base.name}+{arm}",
+        smoke=base.smoke,
+        context_length=base.context_length,
+    )
     test_prompts = []
     test_contexts: list[list[Context]] | None = None
     if rag_kind:
@@ -184,22 +212,34 @@ def _train_and_generate(ctx: PilotContext, arm: str, test: list[Example],
     return ArmOutput(preds, train=train)
 
 
-@register_arm("lora", kind="finetune", trains=True,
-              description="LoRA adapter trained on the training split (workflow step 4b)")
+@register_arm(
+    "lora",
+    kind="finetune",
+    trains=True,
+    description="LoRA adapter trained on the training split (workflow step 4b)",
+)
 def lora(ctx: PilotContext, test: list[Example]) -> ArmOutput:
     return _train_and_generate(ctx, "lora", test, None)
 
 
-@register_arm("lora_rag", kind="rag+finetune", needs_kb=True, trains=True,
-              description="LoRA trained with retrieved context in the prompt, RAFT-style "
-                          "(workflow step 5)")
+@register_arm(
+    "lora_rag",
+    kind="rag+finetune",
+    needs_kb=True,
+    trains=True,
+    description="LoRA trained with retrieved context in the prompt, RAFT-style (workflow step 5)",
+)
 def lora_rag(ctx: PilotContext, test: list[Example]) -> ArmOutput:
     return _train_and_generate(ctx, "lora_rag", test, ctx.settings.lora_rag_retriever)
 
 
-@register_arm("nearest_neighbor", kind="reference", needs_llm=False,
-              description="output of the most similar training input: no LLM; high scores "
-                          "mean the task is lookup")
+@register_arm(
+    "nearest_neighbor",
+    kind="reference",
+    needs_llm=False,
+    description="output of the most similar training input: no LLM; high scores "
+    "mean the task is lookup",
+)
 def nearest_neighbor(ctx: PilotContext, test: list[Example]) -> ArmOutput:
     preds = []
     t0 = time.perf_counter()
@@ -207,9 +247,17 @@ def nearest_neighbor(ctx: PilotContext, test: list[Example]) -> ArmOutput:
     per_item_ms = (time.perf_counter() - t0) * 1000 / max(1, len(test))
     for ex, (best, *_) in zip(test, neighbours, strict=True):
         preds.append(
-            Prediction(arm="nearest_neighbor", example_id=ex.id, input=ex.input,
-                       reference=ex.output, output=best.output, retrieved_ids=[best.id],
-                       latency_ms=per_item_ms, prompt_tokens=0, output_tokens=0,
-                       doc_id=ex.doc_id)
+            Prediction(
+                arm="nearest_neighbor",
+                example_id=ex.id,
+                input=ex.input,
+                reference=ex.output,
+                output=best.output,
+                retrieved_ids=[best.id],
+                latency_ms=per_item_ms,
+                prompt_tokens=0,
+                output_tokens=0,
+                doc_id=ex.doc_id,
+            )
         )
     return ArmOutput(preds)

@@ -62,7 +62,11 @@ def classify_miss(
         return "behaviour"
     if rag_correct:
         return "information"
-    if gold_text and normalize_text(reference) and normalize_text(reference) in normalize_text(gold_text):
+    if (
+        gold_text
+        and normalize_text(reference)
+        and normalize_text(reference) in normalize_text(gold_text)
+    ):
         return "information"
     return "other"
 

@@ -41,9 +41,7 @@ def choose_arms(settings: PilotSettings, has_kb: bool) -> list[str]:
     wanted = list(settings.arms) or list(ARMS)
     unknown = [a for a in wanted if a not in ARMS]
     if unknown:
-        raise AdvisorError(
-            f"unknown arm(s) {', '.join(unknown)}: choose from {', '.join(ARMS)}"
-        )
+        raise AdvisorError(f"unknown arm(s) {', '.join(unknown)}: choose from {', '.join(ARMS)}")
     if not has_kb:
         needs = [a for a in wanted if ARMS[a].needs_kb]
         if needs and settings.arms:
@@ -181,12 +179,11 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     )
     embedder = load_embedder(settings.embedder)
     needs_llm = any(ARMS[a].needs_llm for a in arms)
-    data_texts = [t for e in split.train for t in (e.input, e.output)] + [
-        d.text for d in documents
-    ]
+    data_texts = [t for e in split.train for t in (e.input, e.output)] + [d.text for d in documents]
     loader, notes, model_state = make_generator_loader(settings, data_texts)
-    ctx = PilotContext(settings, split, documents, run_dir, embedder, progress,
-                       loader if needs_llm else None)
+    ctx = PilotContext(
+        settings, split, documents, run_dir, embedder, progress, loader if needs_llm else None
+    )
     if needs_llm:
         ctx.generator()  # an explicit model that cannot load fails before any arm runs
     from advisor.estimate import estimate_pilot
@@ -195,7 +192,8 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     meta = {
         "started_at": started,
         "estimate": estimate_pilot(
-            settings, len(exset.examples),
+            settings,
+            len(exset.examples),
             sum(len(e.input) + len(e.output) for e in exset.examples) / len(exset.examples),
         ).to_dict(),
         "data": _data_summary(exset, split, documents, embedder, settings),
@@ -217,7 +215,9 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
         atomic_write_json(path, block)
         ctx.emit(arm=arm, stage=block["status"], done=1, total=1, message=block.get("error"))
         _write_progress(run_dir, arm, block["status"])
-        results = _rebuild(run_dir, settings, ctx, model_state["ref"] if needs_llm else None, meta, arms)
+        results = _rebuild(
+            run_dir, settings, ctx, model_state["ref"] if needs_llm else None, meta, arms
+        )
 
     meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     atomic_write_json(run_dir / "meta.json", meta)
@@ -236,8 +236,13 @@ def _run_arm(ctx: PilotContext, arm: str, split: Split) -> dict[str, Any]:
         with PeakMemory() as pm:
             out = spec.run(ctx, split.test)
         block = score_arm(ctx, arm, out.predictions)
-        block.update(status="ok", error=None, seconds=round(pm.seconds, 3),
-                     peak_memory_mb=round(pm.peak_mb, 1), kind=spec.kind)
+        block.update(
+            status="ok",
+            error=None,
+            seconds=round(pm.seconds, 3),
+            peak_memory_mb=round(pm.peak_mb, 1),
+            kind=spec.kind,
+        )
         if out.train is not None:
             block["train"] = out.train
         if out.notes:
@@ -299,7 +304,9 @@ def load_results(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / "results.json"
     data = read_json(path)
     if data is None:
-        raise AdvisorError(f"no pilot results in {run_dir}: run `advisor pilot ... --out {run_dir}`")
+        raise AdvisorError(
+            f"no pilot results in {run_dir}: run `advisor pilot ... --out {run_dir}`"
+        )
     return data
 
 

@@ -74,8 +74,13 @@ class PilotSettings:
         if self.api_base is not None or self.api_model is not None:
             if self.api_base is None:
                 raise ValueError("api_model needs api_base: pass --api-base URL as well")
-            APISettings(self.api_base, self.api_model, self.api_key_env, self.api_concurrency,
-                        float(self.api_timeout_s))  # validates; the key is never read here
+            APISettings(
+                self.api_base,
+                self.api_model,
+                self.api_key_env,
+                self.api_concurrency,
+                float(self.api_timeout_s),
+            )  # validates; the key is never read here
         if self.mlflow is not None:
             from advisor.tracking import check_tracking_uri
 

@@ -49,7 +49,9 @@ def user_message(
         passages = "\n\n".join(f"[{c.chunk_id}] {c.text.strip()}" for c in contexts)
         parts.append(f"Use the context below to answer.\n\nContext:\n{passages}")
     if shots:
-        examples = "\n\n".join(f"Input: {s.input.strip()}\nOutput: {s.output.strip()}" for s in shots)
+        examples = "\n\n".join(
+            f"Input: {s.input.strip()}\nOutput: {s.output.strip()}" for s in shots
+        )
         parts.append(f"Examples:\n{examples}")
     parts.append(f"Input: {text.strip()}\nOutput:")
     return "\n\n".join(parts)

@@ -48,9 +48,7 @@ def atomic_write_json(path: Path, data: Any) -> None:
 
 
 def atomic_write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    atomic_write_text(
-        path, "".join(json.dumps(_clean(r), ensure_ascii=False) + "\n" for r in rows)
-    )
+    atomic_write_text(path, "".join(json.dumps(_clean(r), ensure_ascii=False) + "\n" for r in rows))
 
 
 def read_json(path: Path) -> Any:

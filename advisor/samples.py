@@ -40,8 +40,7 @@ def _samples() -> dict[str, Sample]:
         ),
         "form": Sample(
             "form",
-            "free-text supply requests to rewrite as strict one-line JSON "
-            "(finetuning should win)",
+            "free-text supply requests to rewrite as strict one-line JSON (finetuning should win)",
             d / "form" / "examples.jsonl",
             form_kb if form_kb.exists() else None,
             "Rewrite the supply request as one line of JSON with the keys name, item, "

@@ -28,8 +28,10 @@ def form_pairs():
     rows = [json.loads(line) for line in get_sample("form").data.read_text().splitlines()]
     texts = [t for r in rows for t in (r["input"], r["output"])]
     gen = load_generator("builtin:tiny", data_texts=texts)
-    pairs = [TrainPair(gen.format_prompt(TASK, f"Input: {r['input']}\nOutput:"), r["output"])
-             for r in rows]
+    pairs = [
+        TrainPair(gen.format_prompt(TASK, f"Input: {r['input']}\nOutput:"), r["output"])
+        for r in rows
+    ]
     return texts, pairs[:96], pairs[96:128]
 
 
@@ -63,8 +65,14 @@ def test_the_best_epoch_is_restored(form_pairs):
 def test_saved_adapter_reloads_to_the_same_outputs(form_pairs, tmp_path):
     texts, train, val = form_pairs
     base = _fresh(texts)
-    tuned, _ = train_lora(base.model, base.tokenizer, train, val,
-                          LoraSettings(epochs=1, batch_size=16, learning_rate=3e-3), tmp_path)
+    tuned, _ = train_lora(
+        base.model,
+        base.tokenizer,
+        train,
+        val,
+        LoraSettings(epochs=1, batch_size=16, learning_rate=3e-3),
+        tmp_path,
+    )
     prompts = [p.prompt for p in val[:6]]
     before = [r.text for r in HFGenerator(tuned, base.tokenizer, "t").generate(prompts, 24)]
     fresh = _fresh(texts)

@@ -18,8 +18,20 @@ from advisor.finetune import LoraSettings
 from advisor.pilot import run_pilot
 from advisor.pilot_context import PilotSettings
 
-TOWNS = ["Velmora", "Quistrand", "Orbelle", "Tarnhollow", "Ysmere", "Brackwater",
-         "Celdune", "Fennrow", "Glimhaven", "Harrowmere", "Istrel", "Jorvale"]
+TOWNS = [
+    "Velmora",
+    "Quistrand",
+    "Orbelle",
+    "Tarnhollow",
+    "Ysmere",
+    "Brackwater",
+    "Celdune",
+    "Fennrow",
+    "Glimhaven",
+    "Harrowmere",
+    "Istrel",
+    "Jorvale",
+]
 
 
 def write_toy(folder: Path) -> tuple[Path, Path]:
@@ -27,13 +39,21 @@ def write_toy(folder: Path) -> tuple[Path, Path]:
     docs, rows = [], []
     for i, town in enumerate(TOWNS):
         year, pop = 1700 + i * 13, 1000 + i * 371
-        docs.append({"id": f"d{i}", "text": f"{town} is a harbour town founded in {year}. "
-                     f"Its population is {pop}. The mayor of {town} is {town[:3]}ander Voss."})
+        docs.append(
+            {
+                "id": f"d{i}",
+                "text": f"{town} is a harbour town founded in {year}. "
+                f"Its population is {pop}. The mayor of {town} is {town[:3]}ander Voss.",
+            }
+        )
         rows += [
             {"input": f"When was {town} founded?", "output": str(year), "doc_id": f"d{i}"},
             {"input": f"What is the population of {town}?", "output": str(pop), "doc_id": f"d{i}"},
-            {"input": f"Who is the mayor of {town}?", "output": f"{town[:3]}ander Voss",
-             "doc_id": f"d{i}"},
+            {
+                "input": f"Who is the mayor of {town}?",
+                "output": f"{town[:3]}ander Voss",
+                "doc_id": f"d{i}",
+            },
         ]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kb.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
@@ -42,9 +62,17 @@ def write_toy(folder: Path) -> tuple[Path, Path]:
 
 
 def settings(data: Path, kb: Path | None, out: Path, **kw) -> PilotSettings:
-    base = dict(data=str(data), kb=str(kb) if kb else None, out=str(out), model="builtin:tiny",
-                embedder="hashing", test_size=8, validation_size=0.15, batch_size=8,
-                lora=LoraSettings(epochs=2, batch_size=8, learning_rate=3e-3))
+    base = dict(
+        data=str(data),
+        kb=str(kb) if kb else None,
+        out=str(out),
+        model="builtin:tiny",
+        embedder="hashing",
+        test_size=8,
+        validation_size=0.15,
+        batch_size=8,
+        lora=LoraSettings(epochs=2, batch_size=8, learning_rate=3e-3),
+    )
     base.update(kw)
     return PilotSettings(**base)
 
@@ -101,8 +129,9 @@ def test_rerun_skips_finished_arms(full_run):
     stamps = {p: p.stat().st_mtime_ns for p in (run_dir / "arms").glob("*.json")}
     folder = run_dir.parent
     events: list[dict] = []
-    again = run_pilot(settings(folder / "ex.jsonl", folder / "kb.jsonl", run_dir),
-                      progress=events.append)
+    again = run_pilot(
+        settings(folder / "ex.jsonl", folder / "kb.jsonl", run_dir), progress=events.append
+    )
     assert {e["arm"] for e in events if e["stage"] == "skipped"} == set(ARMS)
     assert {p: p.stat().st_mtime_ns for p in (run_dir / "arms").glob("*.json")} == stamps
     assert again["arms"]["lora"]["metrics"] == results["arms"]["lora"]["metrics"]
@@ -145,10 +174,29 @@ def test_killed_pilot_resumes_without_redoing_finished_arms(tmp_path):
     """SIGKILL the CLI once its first arm is on disk; the re-run must skip that arm."""
     data, kb = write_toy(tmp_path)
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "advisor", "pilot", "--data", str(data), "--kb", str(kb),
-           "--model", "builtin:tiny", "--embedder", "hashing", "--test-size", "8",
-           "--arms", "zero_shot,few_shot,lora,nearest_neighbor", "--lora-epochs", "30",
-           "--out", str(run_dir), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "advisor",
+        "pilot",
+        "--data",
+        str(data),
+        "--kb",
+        str(kb),
+        "--model",
+        "builtin:tiny",
+        "--embedder",
+        "hashing",
+        "--test-size",
+        "8",
+        "--arms",
+        "zero_shot,few_shot,lora,nearest_neighbor",
+        "--lora-epochs",
+        "30",
+        "--out",
+        str(run_dir),
+        "--quiet",
+    ]
     env = {**os.environ, "ADVISOR_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     first = run_dir / "arms" / "zero_shot.json"
@@ -163,7 +211,9 @@ def test_killed_pilot_resumes_without_redoing_finished_arms(tmp_path):
     deadline = time.monotonic() + 120
     while not zero_shot_reported() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert zero_shot_reported(), proc.stderr.read().decode() if proc.poll() is not None else "timeout"
+    assert zero_shot_reported(), (
+        proc.stderr.read().decode() if proc.poll() is not None else "timeout"
+    )
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     stamp = first.stat().st_mtime_ns
@@ -176,5 +226,7 @@ def test_killed_pilot_resumes_without_redoing_finished_arms(tmp_path):
     assert first.stat().st_mtime_ns == stamp
     final = json.loads((run_dir / "results.json").read_text())
     assert final["state"] == "finished"
-    assert all(final["arms"][a]["status"] == "ok" for a in
-               ("zero_shot", "few_shot", "lora", "nearest_neighbor"))
+    assert all(
+        final["arms"][a]["status"] == "ok"
+        for a in ("zero_shot", "few_shot", "lora", "nearest_neighbor")
+    )

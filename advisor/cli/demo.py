@@ -38,14 +38,23 @@ def run(args: argparse.Namespace) -> int:
     sample = get_sample(args.sample)
     out = Path(args.out or f"runs/demo-{sample.name}")
     print(f"advisor demo: sample '{sample.name}' ({sample.description})", file=sys.stderr)
-    print("Using the built-in tiny model: a SMOKE run. Its quality numbers test the pipeline, "
-          "not the decision.", file=sys.stderr)
+    print(
+        "Using the built-in tiny model: a SMOKE run. Its quality numbers test the pipeline, "
+        "not the decision.",
+        file=sys.stderr,
+    )
     answers = parse_answers(DEMO_ANSWERS)
     atomic_write_json(out / "answers.json", answers_to_dict(answers))
     settings = PilotSettings(
-        data=str(sample.data), kb=str(sample.kb) if sample.kb else None, out=str(out),
-        model=args.model, task=sample.task, format=sample.format, seed=args.seed,
-        test_size=args.test_size, embedder=args.embedder,
+        data=str(sample.data),
+        kb=str(sample.kb) if sample.kb else None,
+        out=str(out),
+        model=args.model,
+        task=sample.task,
+        format=sample.format,
+        seed=args.seed,
+        test_size=args.test_size,
+        embedder=args.embedder,
         lora=LoraSettings(epochs=2, learning_rate=3e-3, seed=args.seed),
     )
     bars = _Bars(args.quiet)
