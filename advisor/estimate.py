@@ -4,8 +4,12 @@ Why FLOP counting: generation costs about 2N FLOPs per token and LoRA training a
 (forward 2N + backward through activations 2N; frozen weights need no weight gradients),
 N = parameters. Dividing by what this kind of machine sustains gives minutes, not seconds:
 the figure is for planning ("a few minutes" vs "an hour"), and the CLI and app say so.
-The sustained rates below were measured with ``experiments/bench.py`` (see
-experiments/README.md) and are deliberately on the slow side.
+
+The sustained rates are calibrated with ``experiments/bench.py`` (experiments/README.md,
+SmolLM2-135M shapes on a 2-core AMD EPYC): batched fp32 generation sustained 1.1-1.5e11
+FLOP/s by this module's own formula (prompt + 2 x new tokens), fp32 LoRA training 0.9e11;
+with native bf16 (AVX512-BF16/AMX) generation ran 2.9x and training 2-3x faster. The
+constants are rounded down from those figures: an estimate should not promise more.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-# Effective FLOP/s sustained on a 2-core CPU in fp32 (matmul-bound, small batches).
-GENERATION_FLOPS = 1.5e10
-TRAINING_FLOPS = 1.0e10
+# Effective FLOP/s sustained on a 2-core CPU in fp32 (measured, rounded down; see above).
+GENERATION_FLOPS = 1.0e11
+TRAINING_FLOPS = 6.0e10
+BF16_SPEEDUP = 2.0  # where the CPU multiplies bf16 natively (measured 2-3x); else 1
 OVERHEAD_S_PER_ARM = 3.0  # prompt building, scoring, file writes
 BASE_PROCESS_MB = 700.0  # python + torch + transformers + embedder loaded
 TINY_PARAMS = 1_000_000  # the built-in model is about this size
@@ -52,8 +57,9 @@ def _model_params(ref: str | None) -> int:
     return DEFAULT_PARAMS
 
 
-def estimate_pilot(settings: Any, n_examples: int | None = None,
-                   mean_chars: float | None = None) -> PilotEstimate:
+def estimate_pilot(
+    settings: Any, n_examples: int | None = None, mean_chars: float | None = None
+) -> PilotEstimate:
     """Estimate from the settings and the data's size (read from the file when not given)."""
     from advisor.approaches import ARMS
 
@@ -61,21 +67,27 @@ def estimate_pilot(settings: Any, n_examples: int | None = None,
         try:
             from advisor.data import load_examples
 
-            ex = load_examples(settings.data, input_col=settings.input_col,
-                               output_col=settings.output_col,
-                               doc_id_col=settings.doc_id_col).examples
+            ex = load_examples(
+                settings.data,
+                input_col=settings.input_col,
+                output_col=settings.output_col,
+                doc_id_col=settings.doc_id_col,
+            ).examples
             n_examples = len(ex)
             mean_chars = sum(len(e.input) + len(e.output) for e in ex) / max(1, len(ex))
         except Exception:  # bad data is reported by the pilot itself, with its message
             n_examples, mean_chars = 100, 200.0
-    frac_test = settings.test_size if settings.test_size < 1 else settings.test_size / max(
-        1, n_examples
+    frac_test = (
+        settings.test_size if settings.test_size < 1 else settings.test_size / max(1, n_examples)
     )
     n_test = min(int(round(n_examples * frac_test)), settings.max_test or n_examples)
     n_train = max(0, int(n_examples * (1 - frac_test - settings.validation_size)))
     params = _model_params(settings.model)
     tokens_per_example = mean_chars / 4 + 40  # ~4 characters a token, plus the template
     new_tokens = settings.max_new_tokens or 48
+    from advisor.runtime import cpu_has_native_bf16
+
+    speed = BF16_SPEEDUP if params > TINY_PARAMS and cpu_has_native_bf16() else 1.0
     per_arm: dict[str, float] = {}
     arms = list(settings.arms) or list(ARMS)
     for arm in arms:
@@ -90,17 +102,19 @@ def estimate_pilot(settings: Any, n_examples: int | None = None,
             prompt *= 1 + settings.few_shot_k
         if spec.needs_kb:
             prompt += settings.retrieval_k * settings.chunk_words * 1.3
-        gen = n_test * 2 * params * (prompt + new_tokens * 2) / GENERATION_FLOPS
+        gen = n_test * 2 * params * (prompt + new_tokens * 2) / (GENERATION_FLOPS * speed)
         train = 0.0
         if spec.trains:
             epochs = settings.lora.epochs
             if settings.lora.max_steps:
-                epochs = min(epochs, settings.lora.max_steps * settings.lora.batch_size
-                             / max(1, n_train))
-            train = epochs * n_train * 4 * params * (prompt + new_tokens) / TRAINING_FLOPS
+                epochs = min(
+                    epochs, settings.lora.max_steps * settings.lora.batch_size / max(1, n_train)
+                )
+            train = epochs * n_train * 4 * params * (prompt + new_tokens) / (TRAINING_FLOPS * speed)
         per_arm[arm] = round(gen + train + OVERHEAD_S_PER_ARM, 1)
-    memory = BASE_PROCESS_MB + params * 4 / 1e6 * (2.2 if any(
-        ARMS[a].trains for a in arms if a in ARMS) else 1.2)
+    memory = BASE_PROCESS_MB + params * 4 / 1e6 * (
+        2.2 if any(ARMS[a].trains for a in arms if a in ARMS) else 1.2
+    )
     return PilotEstimate(
         seconds=round(sum(per_arm.values()), 1),
         peak_memory_mb=round(memory, 0),
@@ -108,8 +122,8 @@ def estimate_pilot(settings: Any, n_examples: int | None = None,
         per_arm_seconds=per_arm,
         assumptions=(
             f"{n_test} test and ~{n_train} training examples, ~{int(tokens_per_example)} tokens "
-            f"each, a {params / 1e6:.0f}M-parameter model in fp32 on this CPU; a planning "
-            "figure, not a promise"
+            f"each, a {params / 1e6:.0f}M-parameter model in {'bf16' if speed > 1 else 'fp32'} "
+            "on this CPU; a planning figure, not a promise"
         ),
     )
 

@@ -6,6 +6,7 @@ by default and oversubscribe the cores; one call here keeps them to the machine'
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 _configured = False
@@ -17,6 +18,21 @@ def cpu_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX).
+
+    Why it matters: there, oneDNN runs bf16 matmuls several times faster than MKL runs fp32
+    ones (measured 819 vs 189 GFLOP/s on a 2-core AMD EPYC, experiments/README.md); without
+    those instructions bf16 is emulated and slower than fp32, so the answer must be exact.
+    """
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read()
+    except OSError:  # pragma: no cover - non-Linux: stay with fp32
+        return False
+    return any(f" {flag}" in flags for flag in ("avx512_bf16", "amx_bf16"))
 
 
 def configure_threads(threads: int | None = None) -> int:
@@ -42,10 +58,8 @@ def configure_threads(threads: int | None = None) -> int:
 
         torch.set_num_threads(n)
         if torch.get_num_interop_threads() != 1:
-            try:
+            with contextlib.suppress(RuntimeError):  # already started; harmless
                 torch.set_num_interop_threads(1)
-            except RuntimeError:  # already started; harmless
-                pass
     except ImportError:  # pragma: no cover - torch is a hard dependency
         pass
     _configured = True
