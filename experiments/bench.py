@@ -172,7 +172,6 @@ def run(
         flat["lora_vs_trainer_steady"] = t["lora_vs_trainer_steady"]
         flat["lora_mfu"] = t["mfu"]
         flat["lora_mfu_end_to_end"] = t["mfu_end_to_end"]
-        flat["lora_mfu_vs_fp32_peak"] = t["mfu_vs_fp32_peak"]
         flat["memory_predicted_mb"] = t["memory"]["predicted_total_train_mb"]
         flat["memory_measured_mb"] = t["memory"]["measured_rss_delta_mb"]
         flat["memory_prediction_error"] = t["memory"]["error"]
