@@ -189,10 +189,13 @@ def run(
         flat["embedding_cache_hit_rate"] = r["cache_hit_rate"]
 
     if "pilot" in sections:
-        from bench_retrieval import pilot_bench
+        from bench_retrieval import pilot_bench, pilot_isolated
 
+        run_pilot_bench = pilot_isolated if m["isolated"] else pilot_bench
         with section("pilot", f"smoke pilot on sample {m['pilot_sample']!r}"):
-            p = pilot_bench(m["pilot_sample"], m["embedder"], m["pilot_arms"], m["pilot_max_test"])
+            p = run_pilot_bench(
+                m["pilot_sample"], m["embedder"], m["pilot_arms"], m["pilot_max_test"]
+            )
         details["pilot"] = p
         flat["smoke_pilot_seconds"] = p["seconds"]
         flat["smoke_pilot_all_ok"] = p["all_ok"]

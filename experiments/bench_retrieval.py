@@ -133,3 +133,42 @@ def pilot_bench(
         "arms": arms_out,
         "all_ok": all(a["status"] == "ok" for a in arms_out.values()),
     }
+
+
+def pilot_isolated(
+    sample: str, embedder_name: str | None, arms: tuple[str, ...] = (), max_test: int | None = None
+) -> dict[str, Any]:
+    """``pilot_bench`` in a fresh interpreter, timed from process start: what a user running
+    a first pilot waits for, Python and library imports included."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    args = json.dumps([sample, embedder_name, list(arms), max_test])
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--pilot", args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"smoke pilot worker failed:\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["seconds_in_run_pilot"] = out["seconds"]
+    out["seconds"] = round(seconds, 2)
+    return out
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--pilot":
+        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+        sample_, embedder_, arms_, max_test_ = json.loads(sys.argv[2])
+        print(json.dumps(pilot_bench(sample_, embedder_, tuple(arms_), max_test_)))
+    else:
+        raise SystemExit("usage: bench_retrieval.py --pilot '[sample, embedder, arms, max_test]'")
