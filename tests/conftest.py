@@ -23,3 +23,19 @@ def fake_embedder():
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own cache so runs cannot leak into each other."""
     monkeypatch.setenv("ADVISOR_CACHE", str(tmp_path_factory.mktemp("advisor-cache")))
+
+
+@pytest.fixture(scope="session")
+def make_samples():
+    """The sample generator script, loaded once for every sample test."""
+    from sample_helpers import load_make_samples
+
+    return load_make_samples()
+
+
+@pytest.fixture(scope="session")
+def generated(make_samples, tmp_path_factory):
+    """The bundled samples freshly generated with seed 0 (tests compare them, never edit)."""
+    out = tmp_path_factory.mktemp("samples")
+    make_samples.generate(out, seed=0)
+    return out

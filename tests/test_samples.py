@@ -8,8 +8,6 @@ generator (answers stated in their document). The form set's own claims are chec
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import math
 import re
 import subprocess
@@ -18,17 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sample_helpers import ROOT, SCRIPT, read_jsonl
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "experiments" / "make_samples.py"
 COMMITTED = ROOT / "experiments" / "samples"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("make_samples", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -37,22 +27,6 @@ def _tree(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")
     }
-
-
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-@pytest.fixture(scope="module")
-def make_samples():
-    return _load_script()
-
-
-@pytest.fixture(scope="module")
-def generated(make_samples, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("samples")
-    make_samples.generate(out, seed=0)
-    return out
 
 
 # --- reproducibility ------------------------------------------------------------------------
@@ -114,7 +88,7 @@ def test_every_set_has_a_knowledge_base_the_loader_accepts(generated, name):
     kb = load_knowledge_base(generated / name / "kb.jsonl")
     assert not kb.warnings
     assert [(d.id, d.text) for d in kb] == [
-        (d["id"], d["text"]) for d in _jsonl(generated / name / "kb.jsonl")
+        (d["id"], d["text"]) for d in read_jsonl(generated / name / "kb.jsonl")
     ]
 
 
@@ -135,8 +109,8 @@ def _mentions(text: str, phrase: str) -> bool:
 
 @pytest.mark.parametrize(("name", "min_examples"), [("facts", 200), ("tiny", 40)])
 def test_every_answer_is_stated_in_its_document(generated, name, min_examples):
-    kb = {d["id"]: d["text"] for d in _jsonl(generated / name / "kb.jsonl")}
-    examples = _jsonl(generated / name / "examples.jsonl")
+    kb = {d["id"]: d["text"] for d in read_jsonl(generated / name / "kb.jsonl")}
+    examples = read_jsonl(generated / name / "examples.jsonl")
     assert len(examples) >= min_examples
     for row in examples:
         assert list(row) == ["id", "input", "output", "doc_id"]
@@ -150,7 +124,7 @@ def test_every_answer_is_stated_in_its_document(generated, name, min_examples):
 
 @pytest.mark.parametrize("name", ["facts", "tiny", "form"])
 def test_ids_and_inputs_are_unique(generated, name):
-    examples = _jsonl(generated / name / "examples.jsonl")
+    examples = read_jsonl(generated / name / "examples.jsonl")
     for column in ("id", "input"):
         counts = Counter(row[column] for row in examples)
         assert not [v for v, n in counts.items() if n > 1], column
@@ -158,7 +132,7 @@ def test_ids_and_inputs_are_unique(generated, name):
 
 @pytest.mark.parametrize("name", ["facts", "tiny"])
 def test_documents_are_single_paragraphs_of_60_to_150_words(generated, name):
-    docs = _jsonl(generated / name / "kb.jsonl")
+    docs = read_jsonl(generated / name / "kb.jsonl")
     assert len({d["id"] for d in docs}) == len(docs)
     for doc in docs:
         assert list(doc) == ["id", "text"]
@@ -167,8 +141,8 @@ def test_documents_are_single_paragraphs_of_60_to_150_words(generated, name):
 
 
 def test_facts_kb_is_large_and_every_document_is_asked_about(generated):
-    docs = _jsonl(generated / "facts" / "kb.jsonl")
-    asked = {row["doc_id"] for row in _jsonl(generated / "facts" / "examples.jsonl")}
+    docs = read_jsonl(generated / "facts" / "kb.jsonl")
+    asked = {row["doc_id"] for row in read_jsonl(generated / "facts" / "examples.jsonl")}
     assert 50 <= len(docs) <= 70
     assert asked == {d["id"] for d in docs}
 
@@ -192,16 +166,16 @@ def _bm25_ranking(docs: list[dict], query: str, k1: float = 1.5, b: float = 0.75
 
 def test_term_based_retrieval_finds_the_answering_document(generated):
     """Questions keep their entity's name, so even BM25 ranks the gold document high."""
-    docs = _jsonl(generated / "facts" / "kb.jsonl")
-    examples = _jsonl(generated / "facts" / "examples.jsonl")
+    docs = read_jsonl(generated / "facts" / "kb.jsonl")
+    examples = read_jsonl(generated / "facts" / "examples.jsonl")
     ranks = [_bm25_ranking(docs, row["input"]).index(row["doc_id"]) for row in examples]
     assert sum(r == 0 for r in ranks) / len(ranks) >= 0.95
     assert sum(r < 5 for r in ranks) / len(ranks) >= 0.99
 
 
-def test_tiny_is_a_subset_of_facts_and_its_folder_matches_its_jsonl(generated):
-    facts_kb = {d["id"]: d["text"] for d in _jsonl(generated / "facts" / "kb.jsonl")}
-    tiny_kb = {d["id"]: d["text"] for d in _jsonl(generated / "tiny" / "kb.jsonl")}
+def test_tiny_is_a_subset_of_facts_and_its_folder_matches_itsread_jsonl(generated):
+    facts_kb = {d["id"]: d["text"] for d in read_jsonl(generated / "facts" / "kb.jsonl")}
+    tiny_kb = {d["id"]: d["text"] for d in read_jsonl(generated / "tiny" / "kb.jsonl")}
     assert len(tiny_kb) == 12
     assert all(facts_kb[doc_id] == text for doc_id, text in tiny_kb.items())
     # Byte-exact, no trailing newline: the folder loader keeps a file's text as it is.
@@ -209,9 +183,9 @@ def test_tiny_is_a_subset_of_facts_and_its_folder_matches_its_jsonl(generated):
     assert folder == {doc_id: text.encode("utf-8") for doc_id, text in tiny_kb.items()}
     facts = {
         (r["input"], r["output"], r["doc_id"])
-        for r in _jsonl(generated / "facts" / "examples.jsonl")
+        for r in read_jsonl(generated / "facts" / "examples.jsonl")
     }
-    tiny = _jsonl(generated / "tiny" / "examples.jsonl")
+    tiny = read_jsonl(generated / "tiny" / "examples.jsonl")
     assert len(tiny) == 40
     assert all((r["input"], r["output"], r["doc_id"]) in facts for r in tiny)
 

@@ -9,17 +9,14 @@ arms have something real to retrieve.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import jsonschema
 import pytest
+from sample_helpers import read_jsonl
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "experiments" / "make_samples.py"
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]  # fmt: skip
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
@@ -36,29 +33,6 @@ HIGH_CUES = (
 LOW_CUES = ("no rush", "no hurry", "low priority", "can wait", "whenever")
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("make_samples", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-@pytest.fixture(scope="module")
-def make_samples():
-    return _load_script()
-
-
-@pytest.fixture(scope="module")
-def generated(make_samples, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("samples")
-    make_samples.generate(out, seed=0)
-    return out
-
-
 def _mentions(text: str, phrase: str) -> bool:
     """Whole-word, case-insensitive: "March" is not mentioned by "Lowenmarch"."""
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE) is not None
@@ -68,7 +42,7 @@ def _mentions(text: str, phrase: str) -> bool:
 @pytest.fixture(scope="module")
 def form(generated) -> tuple[dict, list[dict]]:
     schema = json.loads((generated / "form" / "schema.json").read_text(encoding="utf-8"))
-    return schema, _jsonl(generated / "form" / "examples.jsonl")
+    return schema, read_jsonl(generated / "form" / "examples.jsonl")
 
 
 def test_every_form_output_is_canonical_json_valid_against_the_schema(form):
@@ -185,7 +159,7 @@ CATALOGUE_HEAD = re.compile(r"^Catalogue item: (.+?) \(")
 
 @pytest.fixture(scope="module")
 def form_kb(generated) -> dict[str, str]:
-    docs = _jsonl(generated / "form" / "kb.jsonl")
+    docs = read_jsonl(generated / "form" / "kb.jsonl")
     assert all(list(doc) == ["id", "text"] for doc in docs)
     kb = {d["id"]: d["text"] for d in docs}
     assert len(kb) == len(docs), "duplicate ids"
