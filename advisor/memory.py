@@ -8,6 +8,8 @@ importing only the ones before it, so there is no import cycle:
 - ``advisor.model_shapes``: a ``ModelShape`` from a config.json, dimensions or a size;
 - ``advisor.memory_estimate``: GB for training and serving, and the conventions behind
   every figure (GB = 1e9 bytes; read its docstring before quoting a number);
+- ``advisor.memory_cpu``: the peak resident memory of the pilot's own LoRA loop on a CPU,
+  measured against real runs (the chapter's figure is for planning a GPU run);
 - ``advisor.finetune_plan``: which method fits a GPU, with starting hyperparameters.
 
 Every name below is the same object as in its home module.
@@ -23,6 +25,7 @@ from advisor.finetune_plan import (
     largest_model_that_fits,
     plan_finetune,
 )
+from advisor.memory_cpu import CpuTrainingPeak, estimate_cpu_training_peak
 from advisor.memory_estimate import (
     CONVENTIONS,
     DTYPE_BYTES,
@@ -65,6 +68,7 @@ __all__ = [
     "SAFETY_MARGIN",
     "TYPICAL_GPU_GB",
     "UNIT",
+    "CpuTrainingPeak",
     "FinetunePlan",
     "MemoryEstimate",
     "ModelShape",
@@ -73,6 +77,7 @@ __all__ = [
     "count_params",
     "default_targets",
     "epochs_for",
+    "estimate_cpu_training_peak",
     "estimate_memory",
     "kv_cache_bytes",
     "largest_model_that_fits",

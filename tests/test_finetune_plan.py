@@ -14,6 +14,7 @@ import pytest
 
 import advisor.finetune_plan as finetune_plan
 import advisor.memory as memory
+import advisor.memory_cpu as memory_cpu
 import advisor.memory_estimate as memory_estimate
 import advisor.model_shapes as model_shapes
 import advisor.param_count as param_count
@@ -148,7 +149,7 @@ def test_resolved_targets_are_a_fresh_list_and_bad_names_still_raise():
 
 
 def test_memory_re_exports_each_name_from_its_home_module():
-    homes = (finetune_plan, memory_estimate, model_shapes, param_count)
+    homes = (finetune_plan, memory_cpu, memory_estimate, model_shapes, param_count)
     for name in memory.__all__:
         owners = [m for m in homes if name in getattr(m, "__all__", ())]
         assert owners, name
