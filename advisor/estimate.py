@@ -14,9 +14,16 @@ constants are rounded down from those figures: an estimate should not promise mo
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from advisor.memory_estimate import INFERENCE_OVERHEAD
+from advisor.param_count import count_params
+
+if TYPE_CHECKING:
+    from advisor.model_shapes import ModelShape
 
 # Effective FLOP/s sustained on a 2-core CPU in fp32 (measured, rounded down; see above).
 GENERATION_FLOPS = 1.0e11
@@ -26,6 +33,8 @@ OVERHEAD_S_PER_ARM = 3.0  # prompt building, scoring, file writes
 BASE_PROCESS_MB = 700.0  # python + torch + transformers + embedder loaded
 TINY_PARAMS = 1_000_000  # the built-in model is about this size
 DEFAULT_PARAMS = 135_000_000  # SmolLM2-135M when the model's config is not on disk
+LONGEST_VS_MEAN = 1.5  # the longest batch sets the peak; only the mean length is known
+RESPONSE_TOKENS = 64  # positions per row that get logits at prompt loss weight 0
 
 
 @dataclass(frozen=True)
@@ -40,21 +49,60 @@ class PilotEstimate:
         return asdict(self)
 
 
-def _model_params(ref: str | None) -> int:
+def _model_shape(ref: str | None) -> ModelShape:
+    """The shape of the model a pilot will load, from its config when it is on disk."""
+    from advisor.memory import shape_from_config, shape_from_params_b
     from advisor.models import BUILTIN_MODEL, DEFAULT_MODEL
 
     ref = ref or DEFAULT_MODEL
     if ref == BUILTIN_MODEL:
-        return TINY_PARAMS
+        from advisor.tiny_model import TinySpec
+
+        spec = TinySpec()
+        return shape_from_config(
+            {
+                "model_type": "llama",
+                "vocab_size": spec.vocab_size,
+                "hidden_size": spec.hidden_size,
+                "intermediate_size": spec.intermediate_size,
+                "num_hidden_layers": spec.num_layers,
+                "num_attention_heads": spec.num_heads,
+                "num_key_value_heads": spec.num_kv_heads,
+                "max_position_embeddings": spec.context_length,
+                "tie_word_embeddings": False,
+            }
+        )
     path = Path(ref).expanduser()
     if (path / "config.json").exists():
         try:
-            from advisor.memory import count_params, shape_from_config
-
-            return count_params(shape_from_config(path))
+            return shape_from_config(path)
         except Exception:  # an estimate must never stop a pilot
-            return DEFAULT_PARAMS
-    return DEFAULT_PARAMS
+            pass
+    return shape_from_params_b(DEFAULT_PARAMS / 1e9)
+
+
+def _training_peak_mb(
+    shape: ModelShape, lora: Any, n_train: int, tokens: float, weight_dtype: str
+) -> float:
+    """The LoRA loop's peak (``advisor.memory_cpu``) for its longest batch, taken as
+    LONGEST_VS_MEAN x the mean example, within ``max_seq_len``."""
+    from advisor.lora_batches import resolve_precision
+    from advisor.memory_cpu import estimate_cpu_training_peak
+
+    seq_len = max(1, min(lora.max_seq_len, math.ceil(tokens * LONGEST_VS_MEAN)))
+    targets = lora.target_modules
+    peak = estimate_cpu_training_peak(
+        shape,
+        batch_size=max(1, min(lora.batch_size, n_train)),
+        seq_len=seq_len,
+        weight_dtype=weight_dtype,
+        compute=resolve_precision(lora.precision),
+        lora_rank=lora.rank,
+        target_modules=None if targets == "auto" else targets,
+        logit_positions=None if lora.prompt_loss_weight > 0 else RESPONSE_TOKENS,
+        gradient_checkpointing=lora.gradient_checkpointing,
+    )
+    return peak.total_gb * 1000
 
 
 def estimate_pilot(
@@ -82,13 +130,15 @@ def estimate_pilot(
     )
     n_test = min(int(round(n_examples * frac_test)), settings.max_test or n_examples)
     n_train = max(0, int(n_examples * (1 - frac_test - settings.validation_size)))
-    params = _model_params(settings.model)
+    shape = _model_shape(settings.model)
+    params = count_params(shape)
     tokens_per_example = mean_chars / 4 + 40  # ~4 characters a token, plus the template
     new_tokens = settings.max_new_tokens or 48
     from advisor.runtime import cpu_has_native_bf16
 
     speed = BF16_SPEEDUP if params > TINY_PARAMS and cpu_has_native_bf16() else 1.0
     per_arm: dict[str, float] = {}
+    train_tokens: dict[str, float] = {}  # arm -> tokens of a mean training example
     arms = list(settings.arms) or list(ARMS)
     for arm in arms:
         spec = ARMS.get(arm)
@@ -105,6 +155,7 @@ def estimate_pilot(
         gen = n_test * 2 * params * (prompt + new_tokens * 2) / (GENERATION_FLOPS * speed)
         train = 0.0
         if spec.trains:
+            train_tokens[arm] = prompt + new_tokens
             epochs = settings.lora.epochs
             if settings.lora.max_steps:
                 epochs = min(
@@ -112,9 +163,18 @@ def estimate_pilot(
                 )
             train = epochs * n_train * 4 * params * (prompt + new_tokens) / (TRAINING_FLOPS * speed)
         per_arm[arm] = round(gen + train + OVERHEAD_S_PER_ARM, 1)
-    memory = BASE_PROCESS_MB + params * 4 / 1e6 * (
-        2.2 if any(ARMS[a].trains for a in arms if a in ARMS) else 1.2
-    )
+    # the loader keeps a bf16 checkpoint in bf16 where the CPU has native bf16
+    weight_dtype = "bf16" if speed > 1 else "fp32"
+    model_mb = params * (2 if speed > 1 else 4) / 1e6
+    memory = BASE_PROCESS_MB
+    if any(ARMS[a].needs_llm for a in arms if a in ARMS):
+        memory += model_mb * INFERENCE_OVERHEAD
+    for arm in train_tokens:
+        try:
+            peak = _training_peak_mb(shape, settings.lora, n_train, train_tokens[arm], weight_dtype)
+        except Exception:  # e.g. target modules this shape lacks: the pilot reports them
+            peak = model_mb * 2.2
+        memory = max(memory, BASE_PROCESS_MB + peak)
     return PilotEstimate(
         seconds=round(sum(per_arm.values()), 1),
         peak_memory_mb=round(memory, 0),
@@ -122,10 +182,15 @@ def estimate_pilot(
         per_arm_seconds=per_arm,
         assumptions=(
             f"{n_test} test and ~{n_train} training examples, ~{int(tokens_per_example)} tokens "
-            f"each, a {params / 1e6:.0f}M-parameter model in {'bf16' if speed > 1 else 'fp32'} "
+            f"each, a {_millions(params)}-parameter model in {'bf16' if speed > 1 else 'fp32'} "
             "on this CPU; a planning figure, not a promise"
         ),
     )
+
+
+def _millions(params: int) -> str:
+    """Millions with one decimal under 10M (the built-in model is 0.4M), else whole."""
+    return f"{params / 1e6:.1f}M" if params < 10_000_000 else f"{params / 1e6:.0f}M"
 
 
 def describe_estimate(est: PilotEstimate) -> str:

@@ -215,7 +215,8 @@ def test_pilot_form_shows_estimates_before_starting():
     at.radio(key="p__model_kind").set_value("Built-in tiny model (offline smoke test)").run()
     assert not at.exception
     info = " ".join(texts(at.info))
-    assert "Estimated time" in info and "1M-parameter model" in info
+    # the built-in model's own shape (advisor.tiny_model.TinySpec): 379,200 parameters
+    assert "Estimated time" in info and "0.4M-parameter model" in info
     captions = " ".join(texts(at.caption))
     assert "Finetuning memory for this model" in captions and "built-in model's shape" in captions
     assert at.button(key="p__start").disabled is False
