@@ -13,7 +13,6 @@ and sorted by prompt length so a batch wastes little compute on padding.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,13 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from advisor.errors import AdvisorError, ModelLoadError
+from advisor.model_loading import (
+    dtype_kwarg,
+    hub_offline,
+    hub_unreachable,
+    load_error,
+    looks_like_path,
+)
 
 BUILTIN_MODEL = "builtin:tiny"  # the offline smoke-test model (advisor.tiny_model)
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # small enough for a CPU pilot
@@ -96,59 +102,6 @@ def max_new_tokens_for(
     return max(1, min(cap, int(longest * factor) + extra))
 
 
-def _dtype_kwarg() -> str:
-    """transformers renamed ``torch_dtype`` to ``dtype`` in 4.56; pass whichever it knows."""
-    import transformers
-
-    major, minor = (int(p) for p in transformers.__version__.split(".")[:2])
-    return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
-
-
-def _looks_like_path(ref: str) -> bool:
-    return ref.startswith(("/", "./", "../", "~", ".\\")) or "\\" in ref or ref.count("/") > 1
-
-
-def _hub_offline() -> bool:
-    return any(
-        os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    )
-
-
-def _hub_unreachable(host: str = "huggingface.co") -> bool:
-    """True when the hub's name does not resolve: the machine is offline.
-
-    Why: with no network the hub client retries with backoff for about a minute before it
-    gives up; a DNS lookup answers at once, and then only the local cache is read.
-    """
-    import socket
-
-    try:
-        socket.getaddrinfo(host, 443)
-    except OSError:
-        return True
-    return False
-
-
-def _load_error(ref: str, exc: Exception) -> ModelLoadError:
-    """Turn the many "not found / offline / wrong format" errors into one plain message."""
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-    hint = "pass --model builtin:tiny for a smoke run that tests the pipeline, or a local folder"
-    text = str(exc).lower()
-    if "trust_remote_code" in text:
-        hint = (
-            "this model needs its own Python code; opt in to trust_remote_code only if you "
-            f"trust its author, or {hint}"
-        )
-    elif "safetensors" in text:
-        hint = (
-            "only .safetensors weights are loaded (pickled .bin files can run code); "
-            f"convert the model to safetensors, or {hint}"
-        )
-    where = " offline" if _hub_offline() or "connect" in text or "local_files_only" in text else ""
-    return ModelLoadError(f"could not load {ref!r}{where} ({reason}); {hint}")
-
-
 class HFGenerator:
     """A Hugging Face causal LM on the CPU, greedy and batched.
 
@@ -207,7 +160,7 @@ class HFGenerator:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(_DTYPES)} (not {dtype!r})")
         path = Path(ref).expanduser()
-        if _looks_like_path(ref) and not path.exists():
+        if looks_like_path(ref) and not path.exists():
             raise ModelLoadError(
                 f"model folder {ref!r} does not exist; give a folder holding config.json, "
                 "tokenizer files and .safetensors weights, a Hugging Face model id, or "
@@ -227,7 +180,7 @@ class HFGenerator:
         source = str(path) if path.exists() else ref
         torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
         # a hub id on an offline machine: read the local cache only, without the retries
-        local_only = not path.exists() and (_hub_offline() or _hub_unreachable())
+        local_only = not path.exists() and (hub_offline() or hub_unreachable())
         try:
             tokenizer = AutoTokenizer.from_pretrained(
                 source, trust_remote_code=trust_remote_code, local_files_only=local_only
@@ -237,10 +190,10 @@ class HFGenerator:
                 trust_remote_code=trust_remote_code,
                 local_files_only=local_only,
                 use_safetensors=True,
-                **{_dtype_kwarg(): torch_dtype},
+                **{dtype_kwarg(): torch_dtype},
             )
         except Exception as exc:  # hub, config and weight loaders raise many unrelated types
-            raise _load_error(ref, exc) from exc
+            raise load_error(ref, exc) from exc
         model.to("cpu")
         if native_bf16 and model.dtype not in (torch.float32, torch.bfloat16):
             model.float()  # an fp16 checkpoint: CPUs emulate fp16 matmuls
