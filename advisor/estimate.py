@@ -173,7 +173,7 @@ def estimate_pilot(
         try:
             peak = _training_peak_mb(shape, settings.lora, n_train, train_tokens[arm], weight_dtype)
         except Exception:  # e.g. target modules this shape lacks: the pilot reports them
-            peak = model_mb * 2.2
+            peak = model_mb * 2.2  # the earlier rule of thumb: weights and as much again
         memory = max(memory, BASE_PROCESS_MB + peak)
     return PilotEstimate(
         seconds=round(sum(per_arm.values()), 1),
