@@ -175,6 +175,7 @@ def run(
         flat["memory_predicted_mb"] = t["memory"]["predicted_total_train_mb"]
         flat["memory_measured_mb"] = t["memory"]["measured_rss_delta_mb"]
         flat["memory_prediction_error"] = t["memory"]["error"]
+        flat["memory_chapter_error"] = t["memory"]["chapter_error"]
         flat["memory_prediction_error_vs_live"] = t["memory"]["error_vs_live"]
 
     if "retrieval" in sections:

@@ -167,6 +167,10 @@ def run_worker(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     with torch.inference_mode():  # warm the forward kernels; both trainers get the same
         model(input_ids=torch.ones((1, 16), dtype=torch.long))
     rss_model = rss_mb()
+    from advisor.lora_batches import _encode
+
+    encoded = [_encode(tokenizer, pair, _settings(spec)) for pair in pairs]
+    lengths = [len(ids) for ids, _ in encoded]
     run = _run_ours if kind == "ours" else _run_trainer
     stamps: list[float] = []
     with PeakMemory(interval_s=0.005) as pm:
@@ -193,6 +197,10 @@ def run_worker(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
         "rss_model_loaded_mb": round(rss_model, 1),
         "rss_peak_mb": round(pm.peak_mb, 1),
         "rss_delta_mb": round(pm.peak_mb - rss0, 1),
+        # what sets the peak: the widest row, the positions that get logits, padding
+        "max_len": max(lengths),
+        "max_loss_positions": max(sum(1 for x in w if x > 0) for _, w in encoded) + 1,
+        "padded": len(set(lengths)) > 1,
     }
 
 
@@ -215,10 +223,30 @@ def run_isolated(kind: str, spec: dict[str, Any], env: dict[str, str] | None = N
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def predicted_memory(spec: dict[str, Any], config: Any, dtype: str) -> Any:
-    """The calculator's figure for this run: weights in the dtype the model was loaded in,
-    gradients and AdamW states in that dtype too (the chapter's convention), Korthikanti
-    activations at this batch x seq_len, fp32 logits."""
+def predicted_memory(spec: dict[str, Any], config: Any, run: dict[str, Any]) -> Any:
+    """The calculator's peak for this run (``advisor.memory_cpu``): weights in the dtype
+    the model was loaded in, the precision the loop trained in, its widest batch, the
+    positions that got logits, padding as it was."""
+    from advisor.memory import shape_from_config
+    from advisor.memory_cpu import estimate_cpu_training_peak
+
+    return estimate_cpu_training_peak(
+        shape_from_config(config.to_dict()),
+        batch_size=spec["batch_size"],
+        seq_len=run["max_len"],
+        weight_dtype="bf16" if run["model_dtype"] == "bfloat16" else "fp32",
+        compute=spec["precision"],
+        lora_rank=spec["rank"],
+        target_modules=list(ATTENTION),
+        logit_positions=run["max_loss_positions"],
+        gradient_checkpointing=bool(spec.get("gradient_checkpointing")),
+        padded=run["padded"],
+    )
+
+
+def chapter_memory(spec: dict[str, Any], config: Any, dtype: str) -> Any:
+    """The chapter's figure (``estimate_memory``) for the same run, for comparison: weights
+    and AdamW states in the model's dtype, Korthikanti activations, full fp32 logits."""
     from advisor.memory import estimate_memory, shape_from_config
 
     return estimate_memory(
@@ -269,8 +297,9 @@ def training_bench(
     peak_key = "bfloat16" if spec["precision"] == "bf16" else "float32"
     mfu_tps = ours_steady or ours_tps  # MFU is a steady-state figure; e2e reported beside it
     dtype = ours_runs[0]["model_dtype"]
-    estimate = predicted_memory(spec, config, dtype)
-    predicted_mb = estimate.total_train_gb * 1000
+    estimate = predicted_memory(spec, config, ours_runs[0])
+    predicted_mb = estimate.total_gb * 1000
+    chapter_mb = chapter_memory(spec, config, dtype).total_train_gb * 1000
     measured_mb = ours_runs[0]["rss_delta_mb"]  # deterministic to a few MB; the first run
     return {
         "model": spec["model"],
@@ -301,7 +330,15 @@ def training_bench(
             "predicted_total_train_mb": round(predicted_mb, 1),
             "predicted_parts_mb": {
                 k: round(getattr(estimate, f"{k}_gb") * 1000, 1)
-                for k in ("weights", "gradients", "optimizer", "activations")
+                for k in ("weights", "adapters", "activations", "logits", "allocator", "setup")
+            },
+            "predicted_for": {
+                "batch_size": estimate.batch_size,
+                "seq_len": estimate.seq_len,
+                "logit_positions": estimate.logit_positions,
+                "padded": ours_runs[0]["padded"],
+                "weight_dtype": estimate.weight_dtype,
+                "compute": estimate.compute,
             },
             "dtype_convention": dtype,
             "measured_rss_delta_mb": measured_mb,
@@ -309,10 +346,18 @@ def training_bench(
                 ours_runs[0]["rss_model_loaded_mb"] - ours_runs[0]["rss_before_model_mb"], 1
             ),
             "error": round((predicted_mb - measured_mb) / measured_mb, 4),
-            # the same run with the allocator returning freed blocks: RSS ~ live tensors
+            # the chapter's bill (advisor.memory.estimate_memory) against the same run
+            "chapter_total_train_mb": round(chapter_mb, 1),
+            "chapter_error": round((chapter_mb - measured_mb) / measured_mb, 4),
+            # the same run with the allocator returning freed blocks: RSS ~ live tensors,
+            # against the prediction without its allocator term
             "measured_live_delta_mb": live["rss_delta_mb"] if live else None,
             "error_vs_live": (
-                round((predicted_mb - live["rss_delta_mb"]) / live["rss_delta_mb"], 4)
+                round(
+                    (predicted_mb - estimate.allocator_gb * 1000 - live["rss_delta_mb"])
+                    / live["rss_delta_mb"],
+                    4,
+                )
                 if live
                 else None
             ),

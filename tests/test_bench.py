@@ -78,6 +78,13 @@ def test_ratios_are_computed_from_the_reported_rates(tiny_result):
     assert result["memory_prediction_error"] == pytest.approx(
         (predicted - measured) / measured, abs=0.02
     )
+    # the prediction is the CPU peak model's, part by part, for the batch the run really had
+    assert sum(memory["predicted_parts_mb"].values()) == pytest.approx(predicted, abs=0.5)
+    assert memory["predicted_for"]["seq_len"] <= result["details"]["training"][0]["spec"]["seq_len"]
+    chapter = memory["chapter_total_train_mb"]
+    assert result["memory_chapter_error"] == pytest.approx(
+        (chapter - measured) / measured, abs=0.02
+    )
 
 
 def test_a_second_embedding_pass_is_served_from_the_cache(tiny_result):
@@ -112,3 +119,37 @@ def test_an_unknown_section_is_a_usage_error():
     )
     assert proc.returncode == 2
     assert "warp" in proc.stderr and "choose from" in proc.stderr
+
+
+def test_memory_grid_reports_each_run_against_both_calculators():
+    """experiments/bench_memory.py on the tiny model: the JSON contract, errors computed
+    from the figures it reports, and a clear message for a malformed run."""
+    script = BENCH.parent / "bench_memory.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--runs", "tiny:2x32:fp32", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    (row,) = summary["runs"]
+    assert row["run"] == "tiny:2x32:fp32" and row["measured_rss_mb"] > 0
+    for measured, predicted, error in (
+        ("measured_rss_mb", "predicted_mb", "error"),
+        ("measured_live_mb", "predicted_live_mb", "error_vs_live"),
+        ("measured_rss_mb", "chapter_mb", "chapter_error"),
+    ):
+        assert row[error] == pytest.approx(
+            (row[predicted] - row[measured]) / row[measured], abs=0.01
+        )
+    assert summary["max_abs_error"] == abs(row["error"])
+    bad = subprocess.run(
+        [sys.executable, str(script), "--runs", "tiny:2by32:fp32"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode != 0 and "MODEL:BATCHxSEQ" in bad.stderr
