@@ -54,7 +54,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from advisor.errors import AdvisorError
-from advisor.memory_estimate import GB, UNIT, activation_bytes, normalize_dtype
+from advisor.memory_estimate import GB, UNIT, _check_count, activation_bytes, normalize_dtype
 from advisor.model_shapes import ModelShape
 from advisor.param_count import (
     count_params,
@@ -179,12 +179,6 @@ def weight_cast_bytes(
     return copies
 
 
-def _check_positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise AdvisorError(f"{name} must be a positive integer (not {value!r})")
-    return value
-
-
 def estimate_cpu_training_peak(
     shape: ModelShape,
     batch_size: int,
@@ -206,16 +200,16 @@ def estimate_cpu_training_peak(
     ``target_modules=None`` is the pilot's default: every attention projection.
     ``padded=False`` when every row has the same length (no attention mask).
     """
-    _check_positive("batch_size", batch_size)
-    _check_positive("seq_len", seq_len)
-    _check_positive("lora_rank", lora_rank)
+    _check_count("batch_size", batch_size)
+    _check_count("seq_len", seq_len)
+    _check_count("lora_rank", lora_rank)
     if compute not in ("bf16", "fp32"):
         raise AdvisorError(f"compute must be bf16 or fp32 (not {compute!r})")
     weight_dtype = normalize_dtype(weight_dtype)
     if weight_dtype not in ("fp32", "bf16", "fp16"):
         raise AdvisorError(f"weight_dtype must be fp32, bf16 or fp16 (not {weight_dtype!r})")
     positions = seq_len if logit_positions is None else logit_positions
-    _check_positive("logit_positions", positions)
+    _check_count("logit_positions", positions)
     positions = min(positions, seq_len)
     if target_modules is None:
         from advisor.model_shapes import ATTENTION_TARGETS
