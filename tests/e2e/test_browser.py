@@ -135,7 +135,7 @@ def _prepare_pilot(page, server, max_steps: str | None) -> None:
     expect(page.get_by_text("40 examples and 12 knowledge-base document(s) ready")).to_be_visible()
     _nav(page, "Pilot")
     page.get_by_text("Built-in tiny model (offline smoke test)").click()
-    expect(page.get_by_text("1M-parameter model")).to_be_visible()
+    expect(page.get_by_text("0.4M-parameter model")).to_be_visible()  # TinySpec: 379,200
     _fill(page, "Test set: fraction (<1) or count (>=1)", "8")
     if max_steps:
         page.get_by_text("LoRA settings (used by the finetuning arms)").click()
