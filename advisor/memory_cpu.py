@@ -54,7 +54,14 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from advisor.errors import AdvisorError
-from advisor.memory_estimate import GB, UNIT, _check_count, activation_bytes, normalize_dtype
+from advisor.memory_estimate import (
+    GB,
+    UNIT,
+    _check_count,
+    activation_bytes,
+    normalize_dtype,
+    rounded_gb,
+)
 from advisor.model_shapes import ModelShape
 from advisor.param_count import (
     count_params,
@@ -109,10 +116,7 @@ class CpuTrainingPeak:
     unit: str = UNIT
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key, value in out.items():
-            if key.endswith("_gb"):
-                out[key] = round(value, 6)
+        out = rounded_gb(asdict(self))
         out["conventions"] = list(self.conventions)
         return out
 

@@ -56,7 +56,7 @@ from advisor.param_count import (
 
 __all__ = ["CONVENTIONS", "DTYPE_BYTES", "GB", "INFERENCE_OVERHEAD", "METHODS", "NF4_BYTES"]
 __all__ += ["OPTIMIZER_STATES", "SAFETY_MARGIN", "UNIT", "MemoryEstimate", "activation_bytes"]
-__all__ += ["estimate_memory", "kv_cache_bytes", "normalize_dtype"]
+__all__ += ["estimate_memory", "kv_cache_bytes", "normalize_dtype", "rounded_gb"]
 
 GB = 1e9  # bytes per GB, as in every figure the advisor prints
 UNIT = "GB (1e9 bytes)"
@@ -110,13 +110,15 @@ class MemoryEstimate:
         return gpu_memory_gb > 0 and self.total_train_gb * (1 + margin) <= gpu_memory_gb
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key, value in out.items():
-            if key.endswith("_gb"):
-                out[key] = round(value, 6)
+        out = rounded_gb(asdict(self))
         out["target_modules"] = list(self.target_modules)
         out["conventions"] = list(self.conventions)
         return out
+
+
+def rounded_gb(fields: dict[str, Any]) -> dict[str, Any]:
+    """Every ``*_gb`` figure to 6 decimals (1 kB): what the JSON outputs print."""
+    return {k: round(v, 6) if k.endswith("_gb") else v for k, v in fields.items()}
 
 
 def normalize_dtype(dtype: str) -> str:
