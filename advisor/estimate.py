@@ -56,22 +56,10 @@ def _model_shape(ref: str | None) -> ModelShape:
 
     ref = ref or DEFAULT_MODEL
     if ref == BUILTIN_MODEL:
-        from advisor.tiny_model import TinySpec
+        from advisor.tiny_model import TinySpec, tiny_config_values
 
         spec = TinySpec()
-        return shape_from_config(
-            {
-                "model_type": "llama",
-                "vocab_size": spec.vocab_size,
-                "hidden_size": spec.hidden_size,
-                "intermediate_size": spec.intermediate_size,
-                "num_hidden_layers": spec.num_layers,
-                "num_attention_heads": spec.num_heads,
-                "num_key_value_heads": spec.num_kv_heads,
-                "max_position_embeddings": spec.context_length,
-                "tie_word_embeddings": False,
-            }
-        )
+        return shape_from_config(tiny_config_values(spec, spec.vocab_size))
     path = Path(ref).expanduser()
     if (path / "config.json").exists():
         try:

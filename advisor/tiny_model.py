@@ -152,20 +152,31 @@ def train_tokenizer(texts: list[str], vocab_size: int = 2000, chat_template: boo
     return tokenizer
 
 
+def tiny_config_values(spec: TinySpec, vocab_size: int) -> dict[str, Any]:
+    """The config.json values of the built-in model, without importing transformers: the
+    pilot's estimate reads its shape from these before anything is built."""
+    return {
+        "model_type": "llama",
+        "vocab_size": vocab_size,
+        "hidden_size": spec.hidden_size,
+        "intermediate_size": spec.intermediate_size,
+        "num_hidden_layers": spec.num_layers,
+        "num_attention_heads": spec.num_heads,
+        "num_key_value_heads": spec.num_kv_heads,
+        "max_position_embeddings": spec.context_length,
+        "initializer_range": spec.initializer_range,
+        "tie_word_embeddings": False,
+    }
+
+
 def tiny_config(tokenizer: Any, spec: TinySpec) -> Any:
     """LlamaConfig sized by ``spec`` with the tokenizer's vocabulary and special ids."""
     from transformers import LlamaConfig
 
+    values = tiny_config_values(spec, len(tokenizer))
+    del values["model_type"]  # LlamaConfig's own
     return LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=spec.hidden_size,
-        intermediate_size=spec.intermediate_size,
-        num_hidden_layers=spec.num_layers,
-        num_attention_heads=spec.num_heads,
-        num_key_value_heads=spec.num_kv_heads,
-        max_position_embeddings=spec.context_length,
-        initializer_range=spec.initializer_range,
-        tie_word_embeddings=False,
+        **values,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
