@@ -224,6 +224,7 @@ class JobStatus:
     ended_at: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] | None = None
+    model_message: str | None = None  # the latest model download / conversion step
 
     @property
     def running(self) -> bool:
@@ -313,6 +314,7 @@ def job_status(run_dir: str | Path) -> JobStatus:
         ended_at=_text(end.get("ended_at") or (results or {}).get("finished_at")),
         settings=settings if isinstance(settings, dict) else {},
         results=results,
+        model_message=_text(live.get("model")),
     )
 
 

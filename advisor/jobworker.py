@@ -36,6 +36,10 @@ class LiveWriter:
 
     def __call__(self, event: dict[str, Any]) -> None:
         arm = event.get("arm")
+        if event.get("stage") == "model":  # the model is being fetched or converted
+            self.state["model"], self.state["at"] = str(event.get("message") or ""), _now()
+            self.flush()
+            return
         if not arm:
             return
         keep = {k: v for k, v in event.items() if isinstance(v, str | int | float | type(None))}

@@ -12,6 +12,8 @@ import os
 
 from advisor.errors import ModelLoadError
 
+BUILTIN_MODEL = "builtin:tiny"  # the offline smoke-test model (advisor.tiny_model)
+
 
 def dtype_kwarg() -> str:
     """transformers renamed ``torch_dtype`` to ``dtype`` in 4.56; pass whichever it knows."""

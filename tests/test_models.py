@@ -262,7 +262,8 @@ def test_max_new_tokens_is_bounded_by_the_references(local_gen):
     def words(text):
         return len(text.split())
 
-    assert max_new_tokens_for(["a b c", "a b c d e f g h"], words) == int(8 * 1.25) + 8
+    assert max_new_tokens_for(["a b c", "a b c d e f g h"], words, floor=0) == int(8 * 1.25) + 8
+    assert max_new_tokens_for(["a b c"], words) == 32  # room for an answer in a sentence
     assert max_new_tokens_for(["w " * 5000], words) == 512
     assert max_new_tokens_for(["w " * 5000], words, cap=100) == 100
     assert max_new_tokens_for([], words) == 64

