@@ -17,7 +17,7 @@ from typing import Any
 
 from advisor.data import Example
 from advisor.pilot_context import PilotContext, Prediction
-from advisor.prompts import Context, Shot, fit_to_budget, system_message, user_message
+from advisor.prompts import Context, Shot, clean_answer, fit_to_budget, user_message
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,10 @@ def register_arm(
 
 def _prompt(ctx: PilotContext, ex: Example, shots=(), contexts=()) -> tuple[str, list[Context]]:
     gen = ctx.generator()
-    system = system_message(ctx.settings.task, ctx.format_hint())
+    system, reminder = ctx.system_message(), ctx.style_hint()
 
     def build(s, c):
-        return gen.format_prompt(system, user_message(ex.input, s, c))
+        return gen.format_prompt(system, user_message(ex.input, s, c, reminder))
 
     prompt, _, kept = fit_to_budget(build, gen.count_tokens, ctx.prompt_budget(), shots, contexts)
     return prompt, kept
@@ -104,7 +104,7 @@ def _generate(
                 example_id=ex.id,
                 input=ex.input,
                 reference=ex.output,
-                output=res.text,
+                output=clean_answer(res.text),
                 retrieved_ids=[c.chunk_id for c in contexts[i]] if contexts else [],
                 latency_ms=res.latency_ms,
                 prompt_tokens=res.prompt_tokens,

@@ -15,19 +15,18 @@ Every score is in [0, 1], higher is better.
 
 from __future__ import annotations
 
-import copy
-import json
 import re
 import string
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal, get_args
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from advisor.errors import AdvisorError
+from advisor.formats import FormatSpec
+from advisor.json_fields import field_scores, parse_object, references_are_objects
 from advisor.stats import bootstrap_ci
 
 
@@ -40,6 +39,8 @@ class MetricInfo:
     description: str  # one line for reports and --help
     batch: bool = False  # fn takes whole lists (one model call for all items)
     needs: tuple[str, ...] = ()  # keyword resources fn requires, e.g. ("embedder",)
+    # runs by default only when this holds for the references (e.g. they are JSON objects)
+    applies: Callable[[Sequence[str]], bool] | None = None
 
 
 METRICS: dict[str, MetricInfo] = {}
@@ -53,6 +54,7 @@ def register_metric(
     batch: bool = False,
     needs: tuple[str, ...] = (),
     description: str | None = None,
+    applies: Callable[[Sequence[str]], bool] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator adding ``fn`` to ``METRICS``; the description defaults to its docstring."""
     unknown = [n for n in needs if n not in _RESOURCES]
@@ -63,7 +65,9 @@ def register_metric(
         if name in METRICS:
             raise ValueError(f"metric {name!r} is already registered")
         doc = description or (fn.__doc__ or name).strip().splitlines()[0]
-        METRICS[name] = MetricInfo(name, fn, higher_is_better, binary, doc, batch, tuple(needs))
+        METRICS[name] = MetricInfo(
+            name, fn, higher_is_better, binary, doc, batch, tuple(needs), applies
+        )
         return fn
 
     return wrap
@@ -104,6 +108,28 @@ def token_f1(prediction: str, reference: str) -> float:
         return 0.0
     precision, recall = same / len(pred), same / len(gold)
     return 2 * precision * recall / (precision + recall)
+
+
+def _contains_run(tokens: Sequence[str], run: Sequence[str]) -> bool:
+    width = len(run)
+    return any(list(tokens[i : i + width]) == list(run) for i in range(len(tokens) - width + 1))
+
+
+@register_metric("answer_containment", higher_is_better=True, binary=True)
+def answer_containment(prediction: str, reference: str) -> float:
+    """1 if the normalised reference appears, as whole words, in the normalised answer.
+
+    Why: a real model answers "The festival is held in July." for the reference "July";
+    exact match calls that a miss, token F1 half a miss. Containment asks whether the
+    answer is there at all, the accuracy measure of open-domain QA with LLMs (e.g. Kandpal
+    et al. 2023, Mallen et al. 2023). It is lenient by design: pair it with exact match or
+    token F1 when the form matters too.
+    """
+    gold = normalize_answer(reference).split()
+    pred = normalize_answer(prediction).split()
+    if not gold:
+        return float(not pred)
+    return float(_contains_run(pred, gold))
 
 
 def _lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
@@ -151,157 +177,21 @@ def semantic_similarity(
     return np.clip(np.sum(pred * ref, axis=1), 0.0, 1.0).tolist()
 
 
-# ---------------------------------------------------------------- format validity
+@register_metric("field_accuracy", higher_is_better=True, applies=references_are_objects)
+def field_accuracy(prediction: str, reference: str) -> float:
+    """Share of the reference JSON object's fields whose values the answer gets right.
 
-FormatKind = Literal["json", "json_schema", "regex"]
-_FORMAT_KINDS: tuple[str, ...] = get_args(FormatKind)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-@dataclass(frozen=True)
-class FormatSpec:
-    """What a well-formed answer looks like; ``format_valid`` scores 1 when it matches.
-
-    Strict on purpose: the prediction, stripped of surrounding whitespace, must *be* the
-    format. A Markdown fence (```json ... ```) or prose around the JSON fails, because the
-    program consuming the output would fail too. ``json`` accepts any JSON value (a bare
-    ``42`` included) but not NaN/Infinity; require an object with a schema such as
-    ``{"type": "object"}``. ``regex`` uses ``re.fullmatch``.
+    Values are compared with their type normalised (``"3"`` equals ``3``); an answer with
+    no JSON object scores 0; see :mod:`advisor.json_fields`. Runs only when every
+    reference is a JSON object.
     """
+    right, total = field_scores(prediction, reference)
+    if total == 0:
+        return float(parse_object(prediction) == {})
+    return right / total
 
-    kind: FormatKind  # json: parses; json_schema: parses and validates; regex: fullmatch
-    schema: Mapping[str, Any] | None = None  # JSON Schema, for kind="json_schema" only
-    pattern: str | None = None  # Python regular expression, for kind="regex" only
-    _check: Callable[[str], bool] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if self.kind not in _FORMAT_KINDS:
-            raise AdvisorError(
-                f"format kind must be one of {', '.join(_FORMAT_KINDS)} (not {self.kind!r})"
-            )
-        if self.kind == "json_schema":
-            if not isinstance(self.schema, Mapping):
-                raise AdvisorError(
-                    "format kind 'json_schema' needs a schema given as a JSON object "
-                    f"(not {type(self.schema).__name__})"
-                )
-            object.__setattr__(self, "schema", copy.deepcopy(dict(self.schema)))
-        elif self.schema is not None:
-            raise AdvisorError(f"format kind {self.kind!r} takes no schema; use 'json_schema'")
-        if self.kind == "regex":
-            if not isinstance(self.pattern, str):
-                raise AdvisorError("format kind 'regex' needs a pattern string")
-        elif self.pattern is not None:
-            raise AdvisorError(f"format kind {self.kind!r} takes no pattern; use 'regex'")
-        object.__setattr__(self, "_check", self._build_check())
-
-    def _build_check(self) -> Callable[[str], bool]:
-        if self.kind == "regex":
-            try:
-                compiled = re.compile(self.pattern)  # type: ignore[arg-type]
-            except re.error as exc:
-                raise AdvisorError(
-                    f"format regex {self.pattern!r} is invalid: {exc}; "
-                    "write a Python regular expression, e.g. regex:[A-Z]{3}-\\d+"
-                ) from None
-            return lambda text: compiled.fullmatch(text) is not None
-        validator = None
-        if self.kind == "json_schema":
-            import jsonschema
-
-            cls = jsonschema.validators.validator_for(self.schema)
-            try:
-                cls.check_schema(self.schema)
-            except jsonschema.SchemaError as exc:
-                where = "/".join(str(p) for p in exc.path) or "(top level)"
-                raise AdvisorError(
-                    f"format JSON schema is invalid at {where}: {exc.message}; "
-                    "fix the schema (see https://json-schema.org)"
-                ) from None
-            validator = cls(self.schema)
-
-        def check(text: str) -> bool:
-            try:
-                value = json.loads(text, parse_constant=_reject_constant)
-            except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
-                return False
-            return validator is None or validator.is_valid(value)
-
-        return check
-
-    def matches(self, text: str) -> bool:
-        return self._check(text.strip())
-
-    def prompt_hint(self) -> str:
-        """One instruction for the prompt, so arms are asked for the format they are scored on."""
-        if self.kind == "json":
-            return "Answer with valid JSON only, without code fences or any other text."
-        if self.kind == "json_schema":
-            schema = json.dumps(self.schema, ensure_ascii=False, separators=(",", ":"))
-            return (
-                "Answer with JSON only, without code fences or any other text, "
-                f"following this JSON schema: {schema}"
-            )
-        return f"Answer only with text that matches the regular expression {self.pattern}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form for results.json ``config``; ``from_user`` reads it back."""
-        out: dict[str, Any] = {"kind": self.kind}
-        if self.schema is not None:
-            out["schema"] = copy.deepcopy(dict(self.schema))
-        if self.pattern is not None:
-            out["pattern"] = self.pattern
-        return out
-
-    @classmethod
-    def from_user(cls, value: str | Path | Mapping[str, Any] | FormatSpec) -> FormatSpec:
-        """Accepts ``"json"``, ``"regex:<pattern>"``, an inline JSON schema ``"{...}"``,
-        a path to a ``.json`` schema file, a schema dict, or a ``to_dict()`` dict."""
-        if isinstance(value, FormatSpec):
-            return value
-        if isinstance(value, Mapping):
-            keys = set(value)
-            if "kind" in keys and keys <= {"kind", "schema", "pattern"}:
-                return cls(**dict(value))
-            return cls("json_schema", schema=value)
-        if isinstance(value, Path):
-            return cls._from_file(value)
-        if not isinstance(value, str):
-            raise AdvisorError(f"format must be text or a JSON schema (not {type(value).__name__})")
-        text = value.strip()
-        if text.lower() == "json":
-            return cls("json")
-        if text.lower().startswith("regex:"):
-            return cls("regex", pattern=value.lstrip()[len("regex:") :])
-        if text.startswith("{"):
-            try:
-                schema = json.loads(text)
-            except ValueError as exc:
-                raise AdvisorError(f"format looks like an inline JSON schema but {exc}") from None
-            return cls.from_user(schema)
-        if text.lower().endswith(".json"):
-            return cls._from_file(Path(text))
-        raise AdvisorError(
-            f"format {value!r} is not understood; use 'json', 'regex:<pattern>', "
-            "a path to a .json schema file, or an inline JSON schema"
-        )
-
-    @classmethod
-    def _from_file(cls, path: Path) -> FormatSpec:
-        try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise AdvisorError(f"format schema file {str(path)!r} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise AdvisorError(f"cannot read format schema file {str(path)!r}: {exc}") from None
-        except ValueError as exc:
-            raise AdvisorError(f"format schema file {str(path)!r} is not JSON: {exc}") from None
-        if not isinstance(schema, Mapping):
-            raise AdvisorError(f"format schema file {str(path)!r} must hold a JSON object")
-        return cls.from_user(schema)
+# ---------------------------------------------------------------- format validity
 
 
 @register_metric("format_valid", higher_is_better=True, binary=True, needs=("format_spec",))
@@ -323,7 +213,8 @@ def score_predictions(
     """Per-item scores, ``{metric: [score per item]}``, in the order of ``predictions``.
 
     With ``metrics=None`` every registered metric runs whose resource is available
-    (``semantic_similarity`` only with an embedder, ``format_valid`` only with a format).
+    (``semantic_similarity`` only with an embedder, ``format_valid`` only with a format) and
+    that applies to the references (``field_accuracy`` only when they are JSON objects).
     Naming a metric whose resource is missing is an error rather than a silent gap. A
     ``None`` prediction (generation failed) scores as an empty answer: a failure is a miss.
     """
@@ -334,8 +225,12 @@ def score_predictions(
     resources: dict[str, Any] = {"embedder": embedder}
     resources["format_spec"] = None if format_spec is None else FormatSpec.from_user(format_spec)
     if metrics is None:
+        refs_text = [str(r) for r in references]
         names = [
-            n for n, info in METRICS.items() if all(resources[r] is not None for r in info.needs)
+            n
+            for n, info in METRICS.items()
+            if all(resources[r] is not None for r in info.needs)
+            and (info.applies is None or info.applies(refs_text))
         ]
     else:
         names = list(dict.fromkeys(metrics))

@@ -42,6 +42,7 @@ class PilotSettings:
     embedder: str | None = None  # sentence-transformers id/folder; None = all-MiniLM-L6-v2
     batch_size: int = 16  # generation batch
     max_new_tokens: int | None = None  # None = bounded from the training references
+    primary_metric: str | None = None  # the metric to lead with; None = by the task's kind
     trust_remote_code: bool = False  # only when the user opts in
     # OpenAI-compatible endpoint for the prompting/RAG arms (advisor.api_backend); the key
     # stays in the environment variable named here and is never saved
@@ -61,6 +62,14 @@ class PilotSettings:
         for name in ("few_shot_k", "retrieval_k", "batch_size", "chunk_words"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive (not {getattr(self, name)!r})")
+        if self.primary_metric is not None:
+            from advisor.metrics import METRICS
+
+            if self.primary_metric not in METRICS:
+                raise ValueError(
+                    f"primary_metric must be one of {', '.join(sorted(METRICS))} "
+                    f"(not {self.primary_metric!r})"
+                )
         if self.max_test is not None and self.max_test <= 0:
             raise ValueError(f"max_test must be positive or None (not {self.max_test!r})")
         if self.lora_rag_retriever not in ("bm25", "faiss", "hybrid"):
@@ -161,6 +170,7 @@ class PilotContext:
         self._train_vectors: Any = None
         self._format_spec: Any = None
         self._max_new: int | None = None
+        self._primary: Any = None
 
     # -- generator -------------------------------------------------------------------------
     def generator(self) -> Any:
@@ -190,6 +200,31 @@ class PilotContext:
 
     def prompt_budget(self) -> int:
         return max(32, self.generator().context_length - self.max_new_tokens())
+
+    # -- what a good answer is -------------------------------------------------------------
+    def reference_outputs(self) -> list[str]:
+        """The outputs the pilot may learn the task's shape from: training, never test."""
+        return [e.output for e in self.split.train] or [e.output for e in self.split.validation]
+
+    def primary_metric(self) -> Any:
+        """The metric the pilot leads with (advisor.primary_metric.PrimaryMetric)."""
+        if self._primary is None:
+            from advisor.primary_metric import choose_primary_metric
+
+            refs = self.reference_outputs() or [e.output for e in self.split.test]
+            self._primary = choose_primary_metric(refs, override=self.settings.primary_metric)
+        return self._primary
+
+    def style_hint(self) -> str | None:
+        """How a good answer looks (length, form), from the training outputs."""
+        from advisor.primary_metric import answer_style_hint
+
+        return answer_style_hint(self.reference_outputs())
+
+    def system_message(self) -> str:
+        from advisor.prompts import system_message
+
+        return system_message(self.settings.task, self.format_hint(), self.style_hint())
 
     # -- format ----------------------------------------------------------------------------
     def format_spec(self) -> Any:

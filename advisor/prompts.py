@@ -8,6 +8,7 @@ very prompts the zero-shot and RAG arms use at inference.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,29 +31,58 @@ class Context:
     text: str
 
 
-def system_message(task: str | None, format_hint: str | None = None) -> str:
-    """The instruction every arm shares: the user's task plus the output format, if set."""
+def system_message(
+    task: str | None, format_hint: str | None = None, style_hint: str | None = None
+) -> str:
+    """The instruction every arm shares: the user's task, the output format and the answer
+    style (how long a good answer is), each if set."""
     text = (task or "").strip() or DEFAULT_TASK
-    if format_hint:
-        text = f"{text}\n{format_hint.strip()}"
+    for hint in (format_hint, style_hint):
+        if hint:
+            text = f"{text}\n{hint.strip()}"
     return text
+
+
+_LABEL = re.compile(r"^\s*(?:output|answer)\s*:\s*", re.IGNORECASE)
+_NEXT_INPUT = re.compile(r"\n\s*Input\s*:", re.IGNORECASE)
+
+
+def clean_answer(text: str) -> str:
+    """The answer without the scaffolding of our own prompt, the same for every arm.
+
+    Small models often echo the ``Output:`` cue or, after a few-shot prompt, go on to
+    invent the next ``Input:``; both are our prompt's format, not the model's answer
+    (lm-evaluation-harness cuts few-shot continuations the same way).
+    """
+    text = _NEXT_INPUT.split(text, maxsplit=1)[0]
+    return _LABEL.sub("", text, count=1).strip()
 
 
 def user_message(
     text: str,
     shots: Sequence[Shot] = (),
     contexts: Sequence[Context] = (),
+    reminder: str | None = None,
 ) -> str:
-    """The user turn: optional context passages, optional examples, then the input."""
+    """The user turn: optional context passages, optional examples, then the input.
+
+    Passages go in without their ids (retrieved ids are recorded per prediction instead),
+    and ``reminder`` (the answer-style hint) is repeated just before the input, where a
+    small model still reads it after long context: with SmolLM2-135M on 40 facts items,
+    the two together took BM25 RAG's answer containment from 0.13 to 0.30 at the same
+    12-token budget (experiments/README.md).
+    """
     parts: list[str] = []
     if contexts:
-        passages = "\n\n".join(f"[{c.chunk_id}] {c.text.strip()}" for c in contexts)
-        parts.append(f"Use the context below to answer.\n\nContext:\n{passages}")
+        passages = "\n\n".join(c.text.strip() for c in contexts)
+        parts.append(f"Context:\n{passages}\n\nAnswer from the context above.")
     if shots:
         examples = "\n\n".join(
             f"Input: {s.input.strip()}\nOutput: {s.output.strip()}" for s in shots
         )
         parts.append(f"Examples:\n{examples}")
+    if reminder:
+        parts.append(reminder.strip())
     parts.append(f"Input: {text.strip()}\nOutput:")
     return "\n\n".join(parts)
 

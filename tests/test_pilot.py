@@ -122,6 +122,29 @@ def test_results_carry_the_contract_fields(full_run):
     assert on_disk["arms"]["zero_shot"]["failures"]["correct"] >= 0
     assert any(e["stage"] == "generate" for e in events)
     assert any(e["stage"] == "train" for e in events)
+    # the metric the decision, report and app lead with, and why
+    primary = on_disk["primary_metric"]
+    assert primary in on_disk["arms"]["zero_shot"]["metrics"]
+    assert on_disk["task_kind"] in ("short_answer", "json", "free_text")
+    assert on_disk["primary_metric_reason"]
+    assert any(c["metric"] == primary for c in on_disk["comparisons"])
+
+
+def test_demo_without_the_real_model_falls_back_loudly(tmp_path, capsys):
+    """ADVISOR_OFFLINE=1 and an empty model cache (conftest): the default model cannot be
+    had, so the demo runs the built-in model and says SMOKE, with the reason, everywhere."""
+    from advisor.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--sample", "tiny", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr()
+    results = json.loads((out / "results.json").read_text())
+    assert results["smoke"] is True and results["model"] == "builtin:tiny"
+    assert any("could not get model" in n and "advisor models pull" in n for n in results["notes"])
+    assert "SMOKE" in printed.out and "advisor models pull" in printed.err
+    assert not (out / "answers.json").exists()  # the demo gives no answers of its own
+    report = (out / "report" / "report.md").read_text()
+    assert "smoke" in report.lower()
 
 
 def test_rerun_skips_finished_arms(full_run):
