@@ -25,9 +25,17 @@ PROMPTING_ARMS = ("zero_shot", "few_shot")
 RAG_ARMS = ("bm25_rag", "faiss_rag")
 FINETUNE_ARMS = ("lora",)
 COMBINED_ARMS = ("lora_rag",)
-# The metric the decision reads, first one the pilot measured: token F1 credits partial
-# answers, so it moves before exact match does on small test sets.
-METRIC_PREFERENCE = ("token_f1", "exact_match", "rouge_l", "semantic_similarity", "format_valid")
+# The metric the decision reads when results.json names no primary metric (older runs):
+# the first one measured; token F1 credits partial answers, so it moves before exact match.
+METRIC_PREFERENCE = (
+    "token_f1",
+    "exact_match",
+    "answer_containment",
+    "field_accuracy",
+    "rouge_l",
+    "semantic_similarity",
+    "format_valid",
+)
 FAILURE_LABELS = ("information", "behaviour", "correct", "other")  # advisor.failures.LABELS
 ALPHA = 0.05
 MAX_RESULTS_BYTES = 200_000_000
@@ -94,6 +102,10 @@ class Evidence:
     smoke: bool = False
     model: str = "unknown"
     origin: str = "results"  # where it was read from, for messages
+    primary_metric: str | None = None  # the metric the pilot leads with (results.json)
+    primary_metric_reason: str | None = None
+    n_examples: int | None = None  # labelled examples the pilot was given
+    n_test: int | None = None  # held-out items every arm answered
 
     @property
     def weight(self) -> float:
@@ -102,10 +114,24 @@ class Evidence:
 
     @property
     def metric(self) -> str:
+        """The decision metric: the pilot's primary metric, else the first one measured."""
         measured = {c.metric for c in self.comparisons}
         for arm in self.arms.values():
             measured.update(arm.metrics)
+        if self.primary_metric in measured:
+            return self.primary_metric
         return next((m for m in METRIC_PREFERENCE if m in measured), "token_f1")
+
+    @property
+    def prompting_evaluated(self) -> bool:
+        """A real model's prompts were scored on held-out items: the systematic prompting
+        (a fixed prompt evaluated on a test set) the workflow asks for before anything
+        heavier. A smoke run shows nothing of the kind."""
+        return not self.smoke and bool(self.ok_arms(PROMPTING_ARMS))
+
+    @property
+    def few_shot_evaluated(self) -> bool:
+        return not self.smoke and bool(self.ok_arms(("few_shot",)))
 
     def ok_arms(self, names: tuple[str, ...]) -> list[str]:
         return [n for n in names if n in self.arms and self.arms[n].ok]
@@ -259,6 +285,11 @@ def evidence_from_results(results: Any, origin: str = "results") -> Evidence:
     if not isinstance(smoke, bool):
         raise _fail(origin, "smoke", f"must be true or false (got {smoke!r})")
     mde = _mapping(results.get("mde") or {}, origin, "mde")
+    data = _mapping(results.get("data") or {}, origin, "data")
+    primary = results.get("primary_metric")
+    if primary is not None and not isinstance(primary, str):
+        raise _fail(origin, "primary_metric", f"must be a metric name (got {primary!r})")
+    reason = results.get("primary_metric_reason")
     return Evidence(
         arms=arms,
         comparisons=tuple(_comparison(i, c, origin) for i, c in enumerate(comparisons)),
@@ -266,6 +297,10 @@ def evidence_from_results(results: Any, origin: str = "results") -> Evidence:
         smoke=smoke,
         model=str(results.get("model", "unknown")),
         origin=origin,
+        primary_metric=primary,
+        primary_metric_reason=reason if isinstance(reason, str) else None,
+        n_examples=_optional_int(data.get("n_examples"), origin, "data.n_examples"),
+        n_test=_optional_int(data.get("n_test"), origin, "data.n_test"),
     )
 
 

@@ -377,15 +377,25 @@ def test_pilot_moves_prompting_to_finetune():
     assert "Train the LoRA adapter" in rec.next_step
 
 
-def test_a_pilot_does_not_skip_the_workflow():
+def test_a_pilot_without_prompting_arms_does_not_skip_the_workflow():
+    answers = team(failures=["wrong_format"], prompting_effort="basic")
+    res = results({"lora": arm(0.9), "nearest_neighbor": arm(0.2)})
+    rec = recommend(answers, evidence_from_results(res))
+    assert rec.primary == "prompting" and "finetune" in rec.held
+    assert rec.ranking[1] == "finetune"
+    assert P in rec.scores
+
+
+def test_a_pilot_that_scored_the_prompts_is_the_systematic_prompting():
+    """Issue 12: the pilot's prompting arms on held-out items are the workflow's first steps."""
     answers = team(failures=["wrong_format"], prompting_effort="basic")
     res = results(
         {"few_shot": arm(0.4), "lora": arm(0.9)}, [cmp("lora", "few_shot", 0.5, 0.4, 0.6, 0.0001)]
     )
     rec = recommend(answers, evidence_from_results(res))
-    assert rec.primary == "prompting" and "finetune" in rec.held
-    assert rec.ranking[1] == "finetune"
-    assert P in rec.scores
+    assert rec.primary == "finetune" and rec.held == {}
+    text = next(r.text for r in rec.reasons if r.rule == "workflow_order")
+    assert text.startswith("The pilot evaluated few_shot prompts")
 
 
 def test_after_a_measured_bm25_gain_the_next_step_is_better_retrieval():
@@ -393,3 +403,90 @@ def test_after_a_measured_bm25_gain_the_next_step_is_better_retrieval():
     assert "Add a BM25 retriever" in recommend(answers).next_step
     rec = recommend(answers, evidence_from_results(RAG_WINS))
     assert rec.primary == "rag" and "embedding-based or hybrid" in rec.next_step
+
+
+# -- the pilot's primary metric, and a pilot standing in for the questionnaire ----------------
+
+
+def _primary_results(rag_diff: float, lora_diff: float, n_examples: int = 240):
+    """Token F1 says one thing, the primary metric another: the decision must read the latter."""
+    arms = {}
+    for name, mean in (("zero_shot", 0.2), ("few_shot", 0.3), ("bm25_rag", 0.3 + rag_diff)):
+        block = arm(0.5)
+        block["metrics"]["answer_containment"] = {"mean": mean, "ci95": [mean - 0.1, mean + 0.1]}
+        arms[name] = block
+    arms["lora"] = arm(0.5, train_seconds=60.0)
+    arms["lora"]["metrics"]["answer_containment"] = {"mean": 0.3 + lora_diff, "ci95": [0, 1]}
+    comparisons = [
+        cmp(
+            "bm25_rag",
+            "few_shot",
+            rag_diff,
+            rag_diff - 0.1,
+            rag_diff + 0.1,
+            0.001,
+            metric="answer_containment",
+        ),
+        cmp(
+            "lora",
+            "few_shot",
+            lora_diff,
+            lora_diff - 0.1,
+            lora_diff + 0.1,
+            0.001,
+            metric="answer_containment",
+        ),
+        cmp("bm25_rag", "few_shot", 0.0, -0.1, 0.1, 0.9),  # token_f1: no difference
+        cmp("lora", "few_shot", 0.0, -0.1, 0.1, 0.9),
+    ]
+    res = results(arms, comparisons)
+    res["primary_metric"] = "answer_containment"
+    res["data"] = {"n_examples": n_examples, "n_test": 48}
+    return res
+
+
+def test_decision_reads_the_pilots_primary_metric():
+    ev = evidence_from_results(_primary_results(0.4, 0.0))
+    assert ev.metric == "answer_containment"
+    assert ev.compare("bm25_rag", "few_shot").diff == pytest.approx(0.4)
+    del_primary = _primary_results(0.4, 0.0)
+    del del_primary["primary_metric"]
+    assert evidence_from_results(del_primary).metric == "token_f1"  # older runs
+
+
+def test_an_unknown_primary_metric_falls_back_to_what_was_measured():
+    res = _primary_results(0.4, 0.0)
+    res["primary_metric"] = "not_measured"
+    assert evidence_from_results(res).metric == "token_f1"
+
+
+def test_pilot_counts_as_systematic_prompting_and_lifts_the_hold():
+    answers = parse_answers({})  # nothing answered: prompting_effort 'none'
+    without = recommend(answers)
+    assert set(without.held) == {F, RF}
+    ev = evidence_from_results(_primary_results(0.0, 0.4))
+    rec = recommend(answers, ev)
+    assert rec.held == {}
+    reason = next(r for r in rec.reasons if r.rule == "workflow_order")
+    assert "48 held-out examples" in reason.text and "systematic" in reason.text
+    smoke = evidence_from_results({**_primary_results(0.0, 0.4), "smoke": True})
+    assert set(recommend(answers, smoke).held) == {F, RF}  # a smoke run proves nothing
+
+
+@pytest.mark.parametrize(
+    ("rag_diff", "lora_diff", "primary"), [(0.4, 0.0, "rag"), (0.0, 0.4, "finetune")]
+)
+def test_without_answers_the_pilot_decides(rag_diff, lora_diff, primary):
+    rec = recommend(parse_answers({}), evidence_from_results(_primary_results(rag_diff, lora_diff)))
+    assert rec.primary == primary
+
+
+def test_the_pilots_data_counts_as_labelled_examples():
+    ev = evidence_from_results(_primary_results(0.0, 0.4, n_examples=240))
+    (reason,) = RULES["finetune_data"](parse_answers({}), None)
+    assert reason.effects[F] < 0  # 0 examples answered, no pilot
+    piloted = [r for r in recommend(parse_answers({}), ev).reasons if r.rule == "finetune_data"]
+    assert "240 labelled examples (the pilot's data file)" in piloted[0].text
+    assert piloted[0].effects[F] > 0
+    more = recommend(parse_answers({"labeled_examples": 5000}), ev).reasons
+    assert "5,000 labelled examples:" in next(r.text for r in more if r.rule == "finetune_data")

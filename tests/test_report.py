@@ -197,7 +197,10 @@ def test_metric_table_has_every_arm_and_metric_with_ci(rendered):
         for metric in METRICS:
             assert mean_ci(results["arms"][arm]["metrics"][metric]) in row
     # hand-checked cell: zero_shot token F1 = 0.22 with CI [0.139, 0.289]
-    assert next(r for r in rows if r[:1] == ["Zero-shot prompting"])[3] == "0.22 [0.14, 0.29]"
+    header = next(r for r in rows if r[:2] == ["Arm", "Status"])
+    assert header[2] == "Token F1"  # the quality metric leads (no primary metric named)
+    column = header.index("Token F1")
+    assert next(r for r in rows if r[:1] == ["Zero-shot prompting"])[column] == "0.22 [0.14, 0.29]"
 
 
 def test_comparisons_show_significant_ones_and_the_mde(rendered):
@@ -345,8 +348,18 @@ def test_unicode_text_survives_in_the_pdf():
 def test_build_report_from_a_pilot_folder_only(tmp_path):
     run = write_run(tmp_path / "run")
     data = build_report(run)
-    assert data["recommendation"] is None and data["pilot"]["n_test"] == 40
+    # a real pilot that scored both prompting arms decides without answers
+    assert data["recommendation"]["primary"] in ("prompting", "rag", "finetune", "rag+finetune")
+    assert data["answers"] is None and data["pilot"]["n_test"] == 40
+    assert "No questionnaire answers were given" in data["summary"]
     assert len(data["pilot"]["examples"]) == 3
+
+
+def test_a_smoke_pilot_alone_gives_no_recommendation(tmp_path):
+    run = write_run(tmp_path / "run")
+    results = json.loads((run / "results.json").read_text())
+    (run / "results.json").write_text(json.dumps({**results, "smoke": True}))
+    assert build_report(run)["recommendation"] is None
 
 
 def test_build_report_uses_run_dir_answers_and_the_decision_rules(tmp_path):

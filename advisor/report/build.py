@@ -184,7 +184,9 @@ def _costs(
     return costs
 
 
-def _summary(rec: dict | None, pilot: dict | None, costs: dict, smoke: bool) -> str:
+def _summary(
+    rec: dict | None, pilot: dict | None, costs: dict, smoke: bool, answered: bool = True
+) -> str:
     parts: list[str] = []
     if smoke:
         parts.append(
@@ -194,6 +196,11 @@ def _summary(rec: dict | None, pilot: dict | None, costs: dict, smoke: bool) -> 
     if rec:
         conf = f" (confidence {rec['confidence_text']})" if rec["confidence_text"] else ""
         parts.append(f"Recommendation: {rec['primary_label']}{conf}.")
+        if not answered:
+            parts.append(
+                "No questionnaire answers were given: it rests on what the pilot measured, "
+                "with the documented defaults for what a pilot cannot measure."
+            )
         if rec["next_step"]:
             parts.append(f"Next step: {rec['next_step'].rstrip('.')}.")
     else:
@@ -295,7 +302,7 @@ def build_report_data(
         "smoke": smoke,
         "smoke_notice": fmt.SMOKE_NOTICE if smoke else None,
         "ci_level": CI_LEVEL,
-        "summary": _summary(rec, pilot, costs, smoke),
+        "summary": _summary(rec, pilot, costs, smoke, answered=answers_d is not None),
         "recommendation": rec,
         "finetune_plan": plan,
         "answers": (
@@ -369,15 +376,18 @@ def build_report(
         )
 
     recommendation = None
-    if answers is not None:
+    evidence = None
+    if results is not None:
+        from advisor.evidence import load_evidence
+
+        evidence = load_evidence(results)
+    if answers is not None or (evidence is not None and evidence.prompting_evaluated):
+        # a real pilot that scored the prompting arms can decide without answers: the
+        # questions it cannot measure keep their documented defaults
         from advisor.decision import recommend
+        from advisor.questionnaire import Answers
 
-        evidence = None
-        if results is not None:
-            from advisor.evidence import load_evidence
-
-            evidence = load_evidence(results)
-        recommendation = recommend(answers, evidence).to_dict()
+        recommendation = recommend(answers or Answers(), evidence).to_dict()
     return build_report_data(
         recommendation,
         results,

@@ -34,6 +34,8 @@ METRIC_LABELS: dict[str, str] = {
     "rouge_l": "ROUGE-L",
     "semantic_similarity": "Semantic similarity",
     "format_valid": "Format valid",
+    "answer_containment": "Answer contained",
+    "field_accuracy": "Field accuracy",
 }
 
 SMOKE_NOTICE = (

@@ -17,7 +17,15 @@ from typing import Any
 from advisor.errors import AdvisorError
 from advisor.report.formatting import ARM_LABELS, label
 
-METRIC_ORDER = ("exact_match", "token_f1", "rouge_l", "semantic_similarity", "format_valid")
+METRIC_ORDER = (
+    "field_accuracy",
+    "answer_containment",
+    "exact_match",
+    "token_f1",
+    "rouge_l",
+    "semantic_similarity",
+    "format_valid",
+)
 # The metric charts and the summary lead with: graded overlap first, exact match last.
 QUALITY_PREFERENCE = ("token_f1", "rouge_l", "semantic_similarity", "exact_match", "format_valid")
 MAX_INPUT_CHARS = 500  # example inputs are cut here so one long document cannot swamp a page
@@ -252,6 +260,8 @@ def build_pilot(results: dict, predictions: list[dict] | None, max_examples: int
     present = {m for arm in arms for m in arm["metrics"]}
     metrics = [m for m in METRIC_ORDER if m in present] + sorted(present - set(METRIC_ORDER))
     quality = _quality_metric(results, arms)
+    if quality in metrics:  # the primary metric leads every table
+        metrics = [quality] + [m for m in metrics if m != quality]
 
     best = None
     scored = [
@@ -302,6 +312,15 @@ def build_pilot(results: dict, predictions: list[dict] | None, max_examples: int
             if isinstance(w, str | int | float) and w
         ],
         "quality_metric": quality,
+        "quality_metric_reason": (
+            str(results["primary_metric_reason"])
+            if quality == results.get("primary_metric")
+            and isinstance(results.get("primary_metric_reason"), str)
+            else None
+        ),
+        "model_source": None
+        if results.get("model_source") is None
+        else str(results.get("model_source")),
         "metrics": metrics,
         "arms": arms,
         "best_arm": best,

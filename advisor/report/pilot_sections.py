@@ -228,6 +228,18 @@ def pilot_blocks(data: dict) -> list[Block]:
         f"seed {pilot['seed']}" if pilot["seed"] is not None else None,
     ]
     out.append(para("Pilot run: " + ", ".join(f for f in facts if f) + "."))
+    if pilot.get("model_source"):
+        out.append(para(f"The model's weights came from: {pilot['model_source']}.", muted=True))
+    if pilot["quality_metric"]:
+        why = pilot.get("quality_metric_reason")
+        primary = fmt.label(pilot["quality_metric"], fmt.METRIC_LABELS)
+        out.append(
+            para(
+                f"Primary metric: {primary}"
+                + (f", because {why}." if why else ".")
+                + " The decision and the first chart read it; the tables lead with it."
+            )
+        )
     if pilot["data_warnings"]:
         out.append(bullets([(w, "data warning") for w in pilot["data_warnings"]]))
     if not pilot["arms"]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from advisor.evidence import Evidence
+from advisor.evidence import PROMPTING_ARMS, Evidence
 from advisor.questionnaire import Answers
 from advisor.rules import RF, F, P, R, Reason, distillation_case, rule
 from advisor.sources import cite
@@ -28,8 +28,24 @@ def complexity(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
 @rule("workflow_order")
 def workflow_order(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
     keys = ("prompting_effort", "few_shot_tried")
-    if a.prompting_effort == "systematic" and a.few_shot_tried:
-        if a.failures:
+    # A real pilot that scored prompts on held-out items IS systematic prompting (a fixed
+    # prompt evaluated on a test set); its few-shot arm is few-shot prompting tried.
+    piloted = ev is not None and ev.prompting_evaluated
+    effort = "systematic" if piloted else a.prompting_effort
+    few_shot = a.few_shot_tried or (ev is not None and ev.few_shot_evaluated)
+    if piloted:
+        keys = () if few_shot and not a.few_shot_tried else ("few_shot_tried",)
+    if effort == "systematic" and few_shot:
+        if piloted:
+            yield Reason(
+                f"{_pilot_prompting(ev)}: that is the systematic prompting, with examples, that "
+                "the workflow asks for first, so what the pilot measured for RAG and finetuning "
+                "may decide.",
+                f"{cite('workflow')}; pilot: {ev.origin}",
+                {P: -1.0} if a.failures else {},
+                ("failures",) if a.failures else (),
+            )
+        elif a.failures:
             yield Reason(
                 "Prompting was tried systematically, with few-shot examples, and still fails: "
                 "moving past prompting is justified.",
@@ -38,13 +54,13 @@ def workflow_order(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
                 keys,
             )
         return
-    missing = []
-    if a.prompting_effort != "systematic":
+    missing = [_pilot_prompting(ev)] if piloted else []
+    if effort != "systematic":
         missing.append(f"prompting effort is '{a.prompting_effort}', not systematic")
-    if not a.few_shot_tried:
+    if not few_shot:
         missing.append("few-shot examples were not tried")
-    gain = {"none": 1.5, "basic": 0.75}.get(a.prompting_effort, 0.0)
-    gain += 0.0 if a.few_shot_tried else 0.75
+    gain = {"none": 1.5, "basic": 0.75}.get(effort, 0.0)
+    gain += 0.0 if few_shot else 0.75
     if distillation_case(a):
         # Quality is not the problem, so more prompt work is not the gate it usually is.
         tail = (
@@ -67,10 +83,20 @@ def workflow_order(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
     )
 
 
+def _pilot_prompting(ev: Evidence) -> str:
+    """'The pilot evaluated zero_shot, few_shot on 57 held-out examples (few_shot scored ...)'."""
+    arms = ev.ok_arms(PROMPTING_ARMS)
+    best = ev.best_of(PROMPTING_ARMS)
+    score = ev.mean(best) if best else None
+    measured = f" ({best} scored {score:.2f} {ev.metric})" if score is not None else ""
+    held_out = f"{ev.n_test} held-out examples" if ev.n_test else "a held-out test set"
+    return f"The pilot evaluated {' and '.join(arms)} prompts on {held_out}{measured}"
+
+
 @rule("no_failures")
 def no_failures(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
-    if a.failures:
-        return
+    if a.failures or (ev is not None and ev.prompting_evaluated):
+        return  # failures were reported, or the pilot measured how well prompting does
     if a.prompting_effort == "none":
         # nobody has looked yet: absence of failures is not evidence that prompting works
         yield Reason(

@@ -31,9 +31,13 @@ from advisor.sources import cite
 @rule("finetune_data")
 def finetune_data(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
     n, keys = a.labeled_examples, ("labeled_examples",)
+    piloted = ev.n_examples if ev is not None and ev.n_examples else 0
+    whose = ""
+    if piloted > n:  # the pilot's own data file is labelled examples the team has
+        n, keys, whose = piloted, (), " (the pilot's data file)"
     if n < 50 and a.can_distill:
         yield Reason(
-            f"Only {n} labelled examples, fewer than the 50-100 needed to test finetuning, "
+            f"Only {n} labelled examples{whose}, fewer than the 50-100 needed to test finetuning, "
             "but a stronger model can generate or label more (distillation).",
             cite("data_amount", "distillation"),
             {F: -0.5, RF: -0.5},
@@ -41,7 +45,7 @@ def finetune_data(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
         )
     elif n < 50:
         yield Reason(
-            f"Only {n} labelled examples: fewer than the 50-100 needed even to test whether "
+            f"Only {n} labelled examples{whose}: fewer than the 50-100 needed even to test whether "
             "finetuning helps.",
             cite("data_amount"),
             {F: -1.5, RF: -1.5},
@@ -49,15 +53,15 @@ def finetune_data(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
         )
     elif n < 100:
         yield Reason(
-            f"{n} labelled examples: enough to test whether finetuning helps at all, not yet "
-            "to rely on it.",
+            f"{n} labelled examples{whose}: enough to test whether finetuning helps at all, "
+            "not yet to rely on it.",
             cite("data_amount"),
             {},
             keys,
         )
     elif n < 10_000:
         yield Reason(
-            f"{n:,} labelled examples: the range where PEFT (LoRA) works, hundreds to a few "
+            f"{n:,} labelled examples{whose}: the range where PEFT (LoRA) works, hundreds to a few "
             "thousand.",
             cite("data_amount", "hu2021"),
             {F: 0.5, RF: 0.5},
@@ -65,7 +69,7 @@ def finetune_data(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
         )
     else:
         yield Reason(
-            f"{n:,} labelled examples: enough even for full finetuning (tens of thousands); "
+            f"{n:,} labelled examples{whose}: enough even for full finetuning (tens of thousands); "
             "PEFT stays cheaper and is the place to start.",
             cite("data_amount", "houlsby2019"),
             {F: 0.75, RF: 0.75},
