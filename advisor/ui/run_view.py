@@ -70,6 +70,8 @@ def render_status(status: jobs.JobStatus) -> None:
         if not active and done == 0:
             text += " · preparing: loading data, model and embedder"
         st.progress(status.fraction, text=text)
+        if not active and done == 0 and status.model_message:
+            st.caption(f"Model: {escape_md(status.model_message)}")
         if st.button("Cancel this pilot", key=f"cancel_{status.run_id}", type="secondary"):
             jobs.cancel(status.run_dir, grace_s=5.0)
             st.rerun(scope="app")

@@ -38,6 +38,8 @@ def smoke_banner(results: dict[str, Any] | None) -> bool:
     if not results or not results.get("smoke"):
         return False
     st.warning(f"**{SMOKE_TITLE}** {SMOKE_NOTICE}", icon=":material/science:")
+    for note in results.get("notes") or []:  # e.g. why the default model could not be had
+        st.caption(escape_md(str(note)))
     return True
 
 
