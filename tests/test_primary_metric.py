@@ -98,3 +98,19 @@ def test_style_hint_asks_for_answers_shaped_like_the_references():
 )
 def test_clean_answer_drops_only_our_prompt_scaffolding(raw, clean):
     assert clean_answer(raw) == clean
+
+
+def test_app_tables_lead_with_the_primary_metric():
+    from advisor.ui.results_view import arms_table, metric_rows, tidy
+
+    block = {
+        "status": "ok",
+        "metrics": {
+            m: {"mean": 0.5, "ci95": [0.4, 0.6]}
+            for m in ("exact_match", "token_f1", "answer_containment")
+        },
+    }
+    results = {"arms": {"zero_shot": block}, "primary_metric": "answer_containment"}
+    row = arms_table(tidy(results))[0]
+    assert list(row)[2] == "Answer contained"  # after arm and status
+    assert metric_rows(tidy(results))[0]["metric"] == "Answer contained"

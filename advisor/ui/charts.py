@@ -42,7 +42,7 @@ def quality_chart(tidy: dict[str, Any]) -> bool:
     chart = (
         (bars + errors)
         .properties(height=alt.Step(18), width=520)
-        .facet(row=alt.Row("metric:N", header=header))
+        .facet(row=alt.Row("metric:N", header=header, sort=None))
     )
     st.altair_chart(chart)
     return True

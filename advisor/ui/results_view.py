@@ -13,7 +13,27 @@ from typing import Any
 
 from advisor.report.formatting import ARM_LABELS, METRIC_LABELS, label
 
-METRIC_ORDER = ("exact_match", "token_f1", "rouge_l", "semantic_similarity", "format_valid")
+METRIC_ORDER = (
+    "field_accuracy",
+    "answer_containment",
+    "exact_match",
+    "token_f1",
+    "rouge_l",
+    "semantic_similarity",
+    "format_valid",
+)
+
+
+def metric_order(tidy_results: dict[str, Any]) -> list[str]:
+    """The pilot's primary metric first, then the usual order, then any other metric."""
+    present = {m for block in tidy_results["arms"].values() for m in block["metrics"]}
+    order = [m for m in METRIC_ORDER if m in present] + sorted(present - set(METRIC_ORDER))
+    primary = tidy_results.get("primary_metric")
+    if primary in order:
+        order = [primary] + [m for m in order if m != primary]
+    return order
+
+
 FINISHED = ("ok", "failed", "skipped")
 
 
@@ -104,6 +124,9 @@ def tidy(results: Any) -> dict[str, Any]:
         "comparisons": comparisons,
         "retrieval": retrieval,
         "smoke": results.get("smoke") is True,
+        "primary_metric": results.get("primary_metric")
+        if isinstance(results.get("primary_metric"), str)
+        else None,
     }
 
 
@@ -118,10 +141,13 @@ def metric_label(metric: str) -> str:
 def metric_rows(tidy_results: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per (finished arm, metric): mean and 95% CI."""
     rows = []
+    order = metric_order(tidy_results)
     for arm, block in tidy_results["arms"].items():
         if block["status"] != "ok":
             continue
-        for metric, value in block["metrics"].items():
+        for metric in order:
+            if (value := block["metrics"].get(metric)) is None:
+                continue
             lo, hi = value["ci95"]
             rows.append(
                 {
@@ -142,7 +168,7 @@ def arms_table(tidy_results: dict[str, Any]) -> list[dict[str, Any]]:
         if block["status"] not in FINISHED:
             continue  # not finished yet: the live panel shows its progress
         row: dict[str, Any] = {"arm": arm_label(arm), "status": block["status"]}
-        for metric in METRIC_ORDER:
+        for metric in metric_order(tidy_results):
             if value := block["metrics"].get(metric):
                 lo, hi = value["ci95"]
                 row[metric_label(metric)] = f"{value['mean']:.2f} [{lo:.2f}, {hi:.2f}]"
