@@ -171,6 +171,7 @@ class PilotContext:
         self._format_spec: Any = None
         self._max_new: int | None = None
         self._primary: Any = None
+        self._style: tuple[str | None] | None = None  # (hint,) once computed
 
     # -- generator -------------------------------------------------------------------------
     def generator(self) -> Any:
@@ -216,10 +217,13 @@ class PilotContext:
         return self._primary
 
     def style_hint(self) -> str | None:
-        """How a good answer looks (length, form), from the training outputs."""
-        from advisor.primary_metric import answer_style_hint
+        """How a good answer looks (length, form), from the training outputs (once a pilot:
+        every prompt of every arm asks for it)."""
+        if self._style is None:
+            from advisor.primary_metric import answer_style_hint
 
-        return answer_style_hint(self.reference_outputs())
+            self._style = (answer_style_hint(self.reference_outputs()),)
+        return self._style[0]
 
     def system_message(self) -> str:
         from advisor.prompts import system_message

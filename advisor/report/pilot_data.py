@@ -162,6 +162,16 @@ def _comparison(raw: Any) -> dict[str, Any] | None:
     }
 
 
+def ordered_metrics(present: Iterable[str], primary: str | None = None) -> list[str]:
+    """The order tables show metrics in (report and app): the primary metric first, then
+    METRIC_ORDER, then any other metric by name."""
+    present = set(present)
+    order = [m for m in METRIC_ORDER if m in present] + sorted(present - set(METRIC_ORDER))
+    if primary in present:
+        order = [primary] + [m for m in order if m != primary]
+    return order
+
+
 def _quality_metric(results: dict, arms: list[dict]) -> str | None:
     config = as_dict(results.get("config"))
     wanted = results.get("primary_metric") or config.get("primary_metric")
@@ -258,10 +268,8 @@ def build_pilot(results: dict, predictions: list[dict] | None, max_examples: int
     raw_arms = as_dict(results.get("arms"))
     arms = [_arm(str(name), raw) for name, raw in raw_arms.items()]
     present = {m for arm in arms for m in arm["metrics"]}
-    metrics = [m for m in METRIC_ORDER if m in present] + sorted(present - set(METRIC_ORDER))
     quality = _quality_metric(results, arms)
-    if quality in metrics:  # the primary metric leads every table
-        metrics = [quality] + [m for m in metrics if m != quality]
+    metrics = ordered_metrics(present, quality)
 
     best = None
     scored = [

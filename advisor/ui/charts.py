@@ -12,7 +12,8 @@ from typing import Any
 
 import streamlit as st
 
-from advisor.ui.results_view import METRIC_ORDER, arm_label, metric_label, metric_rows
+from advisor.report.pilot_data import METRIC_ORDER
+from advisor.ui.results_view import arm_label, metric_label, metric_rows
 
 AXIS_TITLE = "mean, with its 95% confidence interval"
 

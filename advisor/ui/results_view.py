@@ -12,26 +12,13 @@ import math
 from typing import Any
 
 from advisor.report.formatting import ARM_LABELS, METRIC_LABELS, label
-
-METRIC_ORDER = (
-    "field_accuracy",
-    "answer_containment",
-    "exact_match",
-    "token_f1",
-    "rouge_l",
-    "semantic_similarity",
-    "format_valid",
-)
+from advisor.report.pilot_data import ordered_metrics
 
 
 def metric_order(tidy_results: dict[str, Any]) -> list[str]:
-    """The pilot's primary metric first, then the usual order, then any other metric."""
+    """The pilot's primary metric first, then the report's order."""
     present = {m for block in tidy_results["arms"].values() for m in block["metrics"]}
-    order = [m for m in METRIC_ORDER if m in present] + sorted(present - set(METRIC_ORDER))
-    primary = tidy_results.get("primary_metric")
-    if primary in order:
-        order = [primary] + [m for m in order if m != primary]
-    return order
+    return ordered_metrics(present, tidy_results.get("primary_metric"))
 
 
 FINISHED = ("ok", "failed", "skipped")
