@@ -7,17 +7,18 @@ import math
 
 import pytest
 
-from advisor.finetune import (
+from advisor.data.samples import get_sample
+from advisor.finetune.lora import (
     LoraSettings,
     TrainPair,
-    _encode,
+    encode_pair,
     evaluate_loss,
     load_adapter,
     resolve_target_modules,
     train_lora,
 )
-from advisor.models import HFGenerator, load_generator
-from advisor.samples import get_sample
+from advisor.models.hf import HFGenerator
+from advisor.models.load import load_generator
 
 TASK = "Rewrite the supply request as one line of JSON."
 
@@ -86,11 +87,11 @@ def test_saved_adapter_reloads_to_the_same_outputs(form_pairs, tmp_path):
 def test_prompt_loss_weight_weighs_only_prompt_tokens(form_pairs):
     texts, train, _ = form_pairs
     tok = _fresh(texts).tokenizer
-    ids, weights = _encode(tok, train[0], LoraSettings(prompt_loss_weight=0.0))
+    ids, weights = encode_pair(tok, train[0], LoraSettings(prompt_loss_weight=0.0))
     n_prompt = len(tok(train[0].prompt)["input_ids"])
     assert weights[:n_prompt] == [0.0] * n_prompt
     assert set(weights[n_prompt:]) == {1.0} and ids[-1] == tok.eos_token_id
-    _, weights = _encode(tok, train[0], LoraSettings(prompt_loss_weight=0.1))
+    _, weights = encode_pair(tok, train[0], LoraSettings(prompt_loss_weight=0.1))
     assert weights[:n_prompt] == [0.1] * n_prompt
 
 
@@ -98,7 +99,7 @@ def test_long_prompts_are_cut_from_the_left_and_the_answer_kept(form_pairs):
     texts, train, _ = form_pairs
     tok = _fresh(texts).tokenizer
     pair = TrainPair("word " * 500 + train[0].prompt, train[0].response)
-    ids, weights = _encode(tok, pair, LoraSettings(max_seq_len=64))
+    ids, weights = encode_pair(tok, pair, LoraSettings(max_seq_len=64))
     assert len(ids) == 64
     n_answer = len(tok(pair.response, add_special_tokens=False)["input_ids"]) + 1
     assert weights[-n_answer:] == [1.0] * n_answer

@@ -11,13 +11,13 @@ import math
 
 import pytest
 
-from advisor.finetune import (
+from advisor.finetune.lora import (
     LoraSettings,
     TrainPair,
-    _collate,
-    _weighted_loss,
+    collate_batch,
     resolve_precision,
     train_lora,
+    weighted_loss,
 )
 
 CORPUS = ["The quick brown fox jumps over the lazy dog.", "Answer: forty two.", "abc def"] * 8
@@ -25,7 +25,7 @@ CORPUS = ["The quick brown fox jumps over the lazy dog.", "Answer: forty two.", 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from advisor.tiny_model import train_tokenizer
+    from advisor.models.tiny import train_tokenizer
 
     return train_tokenizer(CORPUS, vocab_size=300)
 
@@ -86,10 +86,10 @@ def test_batched_loss_on_the_last_columns_equals_scoring_each_example_alone(prom
 
     model = _model(300)
     rows = _rows(prompt_weight)
-    ids, mask, weights = _collate(rows, list(range(len(rows))), pad_id=0)
+    ids, mask, weights = collate_batch(rows, list(range(len(rows))), pad_id=0)
     assert mask[:, 0].sum() < len(rows), "rows of different lengths: some are left-padded"
     with torch.no_grad():
-        loss, count = _weighted_loss(model, ids, mask, weights)
+        loss, count = weighted_loss(model, ids, mask, weights)
     expected_count = sum(sum(w[1:]) for _, w in rows)
     assert count == pytest.approx(expected_count)
     assert float(loss) == pytest.approx(_reference(model, rows), rel=1e-5)
@@ -111,18 +111,18 @@ def test_a_model_without_logits_to_keep_gets_the_same_loss():
             )
 
     rows = _rows(0.0)
-    ids, mask, weights = _collate(rows, list(range(len(rows))), pad_id=0)
+    ids, mask, weights = collate_batch(rows, list(range(len(rows))), pad_id=0)
     with torch.no_grad():
-        fast, _ = _weighted_loss(model, ids, mask, weights)
-        plain, _ = _weighted_loss(Plain(model), ids, mask, weights)
+        fast, _ = weighted_loss(model, ids, mask, weights)
+        plain, _ = weighted_loss(Plain(model), ids, mask, weights)
     assert float(plain) == pytest.approx(float(fast), rel=1e-6)
 
 
 def test_left_padded_rows_give_finite_gradients():
     model = _model(300).train()
     rows = _rows(0.0)
-    ids, mask, weights = _collate(rows, list(range(len(rows))), pad_id=0)
-    loss, _ = _weighted_loss(model, ids, mask, weights)
+    ids, mask, weights = collate_batch(rows, list(range(len(rows))), pad_id=0)
+    loss, _ = weighted_loss(model, ids, mask, weights)
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(bool(g.isfinite().all()) for g in grads)
@@ -175,7 +175,7 @@ def test_default_dtype_keeps_bf16_checkpoints_only_where_bf16_is_native(
     tmp_path, monkeypatch, tokenizer, saved, native, loaded
 ):
     import advisor.runtime
-    from advisor.models import HFGenerator
+    from advisor.models.hf import HFGenerator
 
     _model(len(tokenizer), saved).save_pretrained(tmp_path, safe_serialization=True)
     tokenizer.save_pretrained(tmp_path)

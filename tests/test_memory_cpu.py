@@ -1,7 +1,7 @@
 """The CPU training-peak model against what autograd really keeps in the pilot's loop.
 
 The reference is ``torch.autograd.graph.saved_tensors_hooks`` around the loop's own loss
-(``advisor.lora_batches._weighted_loss``) on Llama models built from tiny configs: every
+(``advisor.finetune.batches.weighted_loss``) on Llama models built from tiny configs: every
 distinct storage saved for backward that is not a parameter is an activation.
 """
 
@@ -11,7 +11,7 @@ import pytest
 
 from advisor.errors import AdvisorError
 from advisor.memory import shape_from_config
-from advisor.memory_cpu import (
+from advisor.memory.cpu import (
     ADAPTER_BYTES_PER_PARAM,
     LOGIT_BYTES,
     estimate_cpu_training_peak,
@@ -61,7 +61,7 @@ def _saved_bytes(
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from advisor.lora_batches import _autocast, _collate, _weighted_loss
+    from advisor.finetune.batches import autocast_for, collate_batch, weighted_loss
 
     torch.manual_seed(0)
     cfg = {k: v for k, v in _config_dict(name).items() if k != "model_type"}
@@ -77,7 +77,7 @@ def _saved_bytes(
         ids = [(7 * i + length) % (VOCAB - 3) + 3 for i in range(length)]
         weights = [prompt_weight] * (length - response) + [1.0] * response
         encoded.append((ids, weights))
-    ids, mask, weights = _collate(encoded, list(range(len(rows))), 0)
+    ids, mask, weights = collate_batch(encoded, list(range(len(rows))), 0)
     params = {p.untyped_storage().data_ptr() for p in peft_model.parameters()}
     saved: dict[int, tuple[int, int]] = {}
 
@@ -87,8 +87,8 @@ def _saved_bytes(
             saved[storage.data_ptr()] = (storage.nbytes(), t.shape[-1] if t.dim() else 0)
         return t
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), _autocast(compute):
-        loss, _ = _weighted_loss(peft_model, ids, mask, weights)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), autocast_for(compute):
+        loss, _ = weighted_loss(peft_model, ids, mask, weights)
     loss.backward()  # the graph is a real one
     logits = sum(n for n, last in saved.values() if last == VOCAB)
     activations = sum(n for n, last in saved.values() if last != VOCAB)

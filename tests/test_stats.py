@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from advisor.errors import AdvisorError
-from advisor.stats import (
+from advisor.evaluation.compare import compare_arms, default_pairs
+from advisor.evaluation.stats import (
     EXACT_PERMUTATION_MAX,
     TEST_MCNEMAR_CHI2,
     TEST_MCNEMAR_EXACT,
@@ -19,8 +20,6 @@ from advisor.stats import (
     TEST_PERMUTATION_MC,
     PairedResult,
     bootstrap_ci,
-    compare_arms,
-    default_pairs,
     holm_adjust,
     mcnemar,
     mde_from_pairs,

@@ -7,10 +7,9 @@ import json
 import sys
 from typing import Any
 
-ARM_HELP = (
-    "comma-separated arms (default: all the data allows): zero_shot, few_shot, bm25_rag, "
-    "faiss_rag, lora, lora_rag, nearest_neighbor"
-)
+from advisor.catalog import arm_list_help
+
+ARM_HELP = f"comma-separated arms (default: all the data allows): {arm_list_help()}"
 
 
 def _test_size(value: str) -> float:
@@ -111,9 +110,9 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | None):
     from advisor.errors import AdvisorError
-    from advisor.finetune import LoraSettings
-    from advisor.models import BUILTIN_MODEL
-    from advisor.pilot_context import PilotSettings
+    from advisor.finetune.settings import LoraSettings
+    from advisor.models.hf import BUILTIN_MODEL
+    from advisor.pilot.context import PilotSettings
 
     arms = tuple(a.strip() for a in (args.arms or "").split(",") if a.strip())
     smoke = (args.model or "") == BUILTIN_MODEL
@@ -163,7 +162,7 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
         raise AdvisorError(str(exc)) from None
 
 
-class _Bars:
+class ProgressBars:
     """One tqdm bar per arm on stderr; the app uses the same events through progress.json."""
 
     def __init__(self, quiet: bool) -> None:
@@ -247,8 +246,8 @@ def print_summary(results: dict[str, Any], out: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.estimate import describe_estimate, estimate_pilot
-    from advisor.pilot import run_pilot, save_answers
+    from advisor.pilot.estimate import describe_estimate, estimate_pilot
+    from advisor.pilot.runner import run_pilot, save_answers
 
     settings = settings_from_args(args, args.data, args.out, args.kb)
     if args.answers:
@@ -256,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
     est = estimate_pilot(settings)
     if not args.quiet:
         print(describe_estimate(est), file=sys.stderr)
-    bars = _Bars(args.quiet)
+    bars = ProgressBars(args.quiet)
     try:
         results = run_pilot(settings, progress=bars)
     finally:
@@ -266,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_summary(results, args.out)
     if settings.mlflow:
-        from advisor.tracking import log_pilot_to_mlflow
+        from advisor.pilot.tracking import log_pilot_to_mlflow
 
         run_id = log_pilot_to_mlflow(args.out, settings.mlflow)
         print(f"mlflow: logged run {run_id} to {settings.mlflow}", file=sys.stderr)

@@ -12,6 +12,7 @@ import io
 import re
 from dataclasses import dataclass
 
+from advisor.catalog import CATALOG
 from advisor.report.formatting import METRIC_LABELS, label
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -25,16 +26,7 @@ COLORS = {
     "rag+finetune": "#B279A2",
     "reference": "#9D9D9D",
 }
-ARM_KIND = {
-    "zero_shot": "prompting",
-    "few_shot": "prompting",
-    "bm25_rag": "rag",
-    "faiss_rag": "rag",
-    "hybrid_rag": "rag",
-    "lora": "finetune",
-    "lora_rag": "rag+finetune",
-    "nearest_neighbor": "reference",
-}
+ARM_KIND = {name: info.kind for name, info in CATALOG.items()}
 
 
 @dataclass(frozen=True)

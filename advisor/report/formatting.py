@@ -10,16 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-ARM_LABELS: dict[str, str] = {
-    "zero_shot": "Zero-shot prompting",
-    "few_shot": "Few-shot prompting",
-    "bm25_rag": "RAG (BM25)",
-    "faiss_rag": "RAG (vector search)",
-    "hybrid_rag": "RAG (hybrid)",
-    "lora": "LoRA finetune",
-    "lora_rag": "LoRA finetune + RAG",
-    "nearest_neighbor": "Nearest neighbour (reference)",
-}
+from advisor.catalog import CATALOG
+from advisor.models.loading import SMOKE_NOTICE  # noqa: F401  (the report's wording)
+
+ARM_LABELS: dict[str, str] = {name: info.label for name, info in CATALOG.items()}
 
 APPROACH_LABELS: dict[str, str] = {
     "prompting": "Prompting",
@@ -37,11 +31,6 @@ METRIC_LABELS: dict[str, str] = {
     "answer_containment": "Answer contained",
     "field_accuracy": "Field accuracy",
 }
-
-SMOKE_NOTICE = (
-    "Numbers from the built-in tiny smoke model: they test the pipeline, not the decision. "
-    "Re-run the pilot with a real model before acting on them."
-)
 
 
 def label(name: str, table: dict[str, str]) -> str:

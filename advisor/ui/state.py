@@ -13,9 +13,9 @@ from typing import Any
 
 import streamlit as st
 
+from advisor.decide.questionnaire import Answers, answers_to_dict, parse_answers
 from advisor.errors import AdvisorError
-from advisor.jobs import job_status, run_path, runs_root
-from advisor.questionnaire import Answers, answers_to_dict, parse_answers
+from advisor.pilot.jobs import run_path, runs_root
 from advisor.ui.store import load_session, new_token, save_session, valid_token
 
 SESSION_KEY = "advisor_session"
@@ -84,11 +84,6 @@ def current_run() -> Path | None:
 def set_run(run_id: str | None) -> None:
     session()["run_id"] = run_id
     save()
-
-
-def current_results() -> dict[str, Any] | None:
-    run = current_run()
-    return job_status(run).results if run is not None else None
 
 
 def upload_limit_bytes() -> int:
