@@ -17,8 +17,16 @@ from typing import Any
 
 from advisor.catalog import CATALOG, ArmInfo
 from advisor.data.types import Example
+from advisor.finetune.settings import TrainPair
 from advisor.pilot.context import PilotContext, Prediction
-from advisor.pilot.prompts import Context, Shot, clean_answer, fit_to_budget, user_message
+from advisor.pilot.prompts import (
+    Context,
+    Shot,
+    clean_answer,
+    fit_to_budget,
+    trim_contexts,
+    user_message,
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,9 @@ def register_arm(name: str):
 # -- shared pieces -------------------------------------------------------------------------
 
 
-def _prompt(ctx: PilotContext, ex: Example, shots=(), contexts=()) -> tuple[str, list[Context]]:
+def build_prompt(
+    ctx: PilotContext, ex: Example, shots=(), contexts=()
+) -> tuple[str, list[Context]]:
     gen = ctx.generator()
     system, reminder = ctx.system_message(), ctx.style_hint()
 
@@ -74,13 +84,13 @@ def _prompt(ctx: PilotContext, ex: Example, shots=(), contexts=()) -> tuple[str,
     return prompt, kept
 
 
-def _retrieve(ctx: PilotContext, kind: str, texts: list[str]) -> list[list[Context]]:
+def retrieve_contexts(ctx: PilotContext, kind: str, texts: list[str]) -> list[list[Context]]:
     retriever = ctx.retriever(kind)
     hits = retriever.search_batch(texts, ctx.settings.retrieval_k)
     return [[Context(h.chunk_id, h.text) for h in row] for row in hits]
 
 
-def _generate(
+def generate_predictions(
     ctx: PilotContext,
     arm: str,
     test: list[Example],
@@ -114,71 +124,86 @@ def _generate(
     return preds
 
 
+# -- prompts per arm (the arms and the calibration both build them) -------------------------
+
+
+def test_prompts(
+    ctx: PilotContext, arm: str, examples: list[Example]
+) -> tuple[list[str], list[list[Context]] | None]:
+    """The prompts ``arm`` answers ``examples`` with, and the passages each one kept."""
+    info = CATALOG[arm]
+    if arm == "few_shot":
+        neighbours = ctx.similar_train_examples(
+            [ex.input for ex in examples], ctx.settings.few_shot_k
+        )
+        shots = [[Shot(s.input, s.output) for s in row] for row in neighbours]
+        return [
+            build_prompt(ctx, ex, shots=sh)[0] for ex, sh in zip(examples, shots, strict=True)
+        ], None
+    kind = _retriever_of(ctx, arm) if info.needs_kb else None
+    if kind is None:
+        return [build_prompt(ctx, ex)[0] for ex in examples], None
+    prompts, kept = [], []
+    for ex, ctxs in zip(
+        examples, retrieve_contexts(ctx, kind, [ex.input for ex in examples]), strict=True
+    ):
+        prompt, used = build_prompt(ctx, ex, contexts=ctxs)
+        prompts.append(prompt)
+        kept.append(used)
+    return prompts, kept
+
+
+def training_pairs(ctx: PilotContext, arm: str, examples: list[Example]) -> list[TrainPair]:
+    """What a training arm learns from: its inference prompt for each example and the answer.
+
+    lora_rag's training prompts keep only the retrieved sentences nearest the question and
+    answer (``PilotSettings.train_context_words``): the same passages, far fewer tokens.
+    """
+    kind = _retriever_of(ctx, arm) if CATALOG[arm].needs_kb else None
+    retrieved = retrieve_contexts(ctx, kind, [e.input for e in examples]) if kind else None
+    keep = ctx.settings.train_context_words
+    out = []
+    for i, ex in enumerate(examples):
+        contexts = retrieved[i] if retrieved else []
+        if contexts and keep is not None:
+            contexts = trim_contexts(contexts, ex.input, ex.output, keep)
+        out.append(TrainPair(build_prompt(ctx, ex, contexts=contexts)[0], ex.output))
+    return out
+
+
+def _retriever_of(ctx: PilotContext, arm: str) -> str:
+    return CATALOG[arm].retriever or ctx.settings.lora_rag_retriever
+
+
 # -- the arms ------------------------------------------------------------------------------
 
 
-@register_arm("zero_shot")
-def zero_shot(ctx: PilotContext, test: list[Example]) -> ArmOutput:
-    prompts = [_prompt(ctx, ex)[0] for ex in test]
-    return ArmOutput(_generate(ctx, "zero_shot", test, prompts))
-
-
-@register_arm("few_shot")
-def few_shot(ctx: PilotContext, test: list[Example]) -> ArmOutput:
-    neighbours = ctx.similar_train_examples([ex.input for ex in test], ctx.settings.few_shot_k)
-    prompts = []
-    for ex, shots in zip(test, neighbours, strict=True):
-        prompts.append(_prompt(ctx, ex, shots=[Shot(s.input, s.output) for s in shots])[0])
-    return ArmOutput(_generate(ctx, "few_shot", test, prompts))
-
-
-def _rag_arm(kind: str, arm: str) -> Callable[[PilotContext, list[Example]], ArmOutput]:
+def _prompting_arm(arm: str) -> Callable[[PilotContext, list[Example]], ArmOutput]:
     def run(ctx: PilotContext, test: list[Example]) -> ArmOutput:
-        retrieved = _retrieve(ctx, kind, [ex.input for ex in test])
-        prompts, kept = [], []
-        for ex, ctxs in zip(test, retrieved, strict=True):
-            prompt, used = _prompt(ctx, ex, contexts=ctxs)
-            prompts.append(prompt)
-            kept.append(used)
-        return ArmOutput(_generate(ctx, arm, test, prompts, kept))
+        prompts, kept = test_prompts(ctx, arm, test)
+        return ArmOutput(generate_predictions(ctx, arm, test, prompts, kept))
 
     return run
 
 
-for _name in ("bm25_rag", "faiss_rag"):
-    register_arm(_name)(_rag_arm(CATALOG[_name].retriever, _name))
+for _name in ("zero_shot", "few_shot", "bm25_rag", "faiss_rag"):
+    register_arm(_name)(_prompting_arm(_name))
 
 
-def _train_and_generate(
-    ctx: PilotContext, arm: str, test: list[Example], rag_kind: str | None
-) -> ArmOutput:
+def _train_and_generate(ctx: PilotContext, arm: str, test: list[Example]) -> ArmOutput:
     from advisor.finetune.lora import train_lora
-    from advisor.finetune.settings import TrainPair
+    from advisor.models.hf import HFGenerator
 
-    split = ctx.split
-
-    def pairs(examples: list[Example]) -> tuple[list[TrainPair], list[list[Context]] | None]:
-        retrieved = _retrieve(ctx, rag_kind, [e.input for e in examples]) if rag_kind else None
-        out = []
-        for i, ex in enumerate(examples):
-            prompt, _ = _prompt(ctx, ex, contexts=retrieved[i] if retrieved else ())
-            out.append(TrainPair(prompt, ex.output))
-        return out, retrieved
-
-    train_pairs, _ = pairs(split.train)
-    val_pairs, _ = pairs(split.validation)
     base = ctx.fresh_base_generator()
     peft_model, result = train_lora(
         base.model,
         base.tokenizer,
-        train_pairs,
-        val_pairs,
+        training_pairs(ctx, arm, ctx.split.train),
+        training_pairs(ctx, arm, ctx.split.validation),
         ctx.settings.lora,
         out_dir=ctx.run_dir / "adapters" / arm,
         progress=ctx.train_progress_for(arm),
     )
-    from advisor.models.hf import HFGenerator
-
     tuned = HFGenerator(
         peft_model,
         base.tokenizer,
@@ -186,26 +211,22 @@ def _train_and_generate(
         smoke=base.smoke,
         context_length=base.context_length,
     )
-    test_prompts = []
-    test_contexts: list[list[Context]] | None = None
-    if rag_kind:
-        test_contexts = _retrieve(ctx, rag_kind, [e.input for e in test])
-    for i, ex in enumerate(test):
-        test_prompts.append(_prompt(ctx, ex, contexts=test_contexts[i] if test_contexts else ())[0])
-    preds = _generate(ctx, arm, test, test_prompts, test_contexts, generator=tuned)
+    prompts, kept = test_prompts(ctx, arm, test)
+    preds = generate_predictions(ctx, arm, test, prompts, kept, generator=tuned)
     train = result.to_dict()
     train["adapter_dir"] = f"adapters/{arm}"
     return ArmOutput(preds, train=train)
 
 
-@register_arm("lora")
-def lora(ctx: PilotContext, test: list[Example]) -> ArmOutput:
-    return _train_and_generate(ctx, "lora", test, None)
+def _training_arm(arm: str) -> Callable[[PilotContext, list[Example]], ArmOutput]:
+    def run(ctx: PilotContext, test: list[Example]) -> ArmOutput:
+        return _train_and_generate(ctx, arm, test)
+
+    return run
 
 
-@register_arm("lora_rag")
-def lora_rag(ctx: PilotContext, test: list[Example]) -> ArmOutput:
-    return _train_and_generate(ctx, "lora_rag", test, ctx.settings.lora_rag_retriever)
+for _name in ("lora", "lora_rag"):
+    register_arm(_name)(_training_arm(_name))
 
 
 @register_arm("nearest_neighbor")

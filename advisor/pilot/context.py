@@ -39,6 +39,9 @@ class PilotSettings:
     chunk_words: int = 150  # ~200 word pieces: inside MiniLM's 256-token window
     chunk_overlap: int = 30
     lora_rag_retriever: str = "bm25"  # retriever the lora_rag arm trains and answers with
+    # retrieved words a lora_rag *training* prompt keeps: the sentences nearest the question
+    # and answer (prompts.trim_contexts); None = whole passages. Test prompts keep them all.
+    train_context_words: int | None = 60
     embedder: str | None = None  # sentence-transformers id/folder; None = all-MiniLM-L6-v2
     batch_size: int = 16  # generation batch
     max_new_tokens: int | None = None  # None = bounded from the training references
@@ -59,6 +62,11 @@ class PilotSettings:
             raise ValueError(f"test_size must be positive (not {self.test_size!r})")
         if not self.validation_size >= 0:
             raise ValueError(f"validation_size must be >= 0 (not {self.validation_size!r})")
+        if self.train_context_words is not None and self.train_context_words <= 0:
+            raise ValueError(
+                "train_context_words must be positive or None for whole passages "
+                f"(not {self.train_context_words!r})"
+            )
         for name in ("few_shot_k", "retrieval_k", "batch_size", "chunk_words"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive (not {getattr(self, name)!r})")

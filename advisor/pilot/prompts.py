@@ -108,3 +108,56 @@ def fit_to_budget(
             shots.pop()
         prompt = build(shots, contexts)
     return prompt, shots, contexts
+
+
+_TERM = re.compile(r"\w+")
+# Words too common to say which sentence a question is about.
+_STOP_WORDS = (
+    "a an the of in on at to for from by with and or but is are was were be been it its this "
+    "that these those what which who whom whose when where why how do does did as"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def _terms(text: str) -> set[str]:
+    return {w for w in _TERM.findall(text.lower()) if w not in _STOP}
+
+
+def trim_contexts(
+    contexts: Sequence[Context], question: str, answer: str | None, max_words: int
+) -> list[Context]:
+    """The sentences of the retrieved passages that matter to one training example.
+
+    Why: the lora_rag arm trains on prompts with retrieved passages, and on a CPU training
+    time grows with every token: three 150-word chunks make a ~430-token prompt of which the
+    example needs one or two sentences. Training on the sentences that share the most words
+    with the question and (weighted twice) the answer, up to ``max_words``, keeps what the
+    arm learns (answer from the context in the prompt) at a fraction of the tokens. The best
+    sentence is always kept; sentences keep their passage and their order within it. Test
+    prompts are not trimmed: the arm still answers from what the retriever returned.
+    """
+    from advisor.retrieval.chunking import split_sentences
+
+    q_terms, a_terms = _terms(question), _terms(answer or "")
+    ranked = []  # (-score, passage, sentence index, sentence)
+    for ci, ctx in enumerate(contexts):
+        for si, sentence in enumerate(split_sentences(ctx.text)):
+            terms = _terms(sentence)
+            ranked.append((-(len(terms & q_terms) + 2 * len(terms & a_terms)), ci, si, sentence))
+    ranked.sort(key=lambda r: r[:3])
+    chosen: list[tuple[int, int, str]] = []
+    words = 0
+    for _, ci, si, sentence in ranked:
+        n = len(sentence.split())
+        if chosen and words + n > max_words:
+            continue
+        chosen.append((ci, si, sentence))
+        words += n
+        if words >= max_words:
+            break
+    chosen.sort()
+    return [
+        Context(ctx.chunk_id, " ".join(s.strip() for c, _, s in chosen if c == ci))
+        for ci, ctx in enumerate(contexts)
+        if any(c == ci for c, _, _ in chosen)
+    ]
