@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from advisor.catalog import arm_list_help
+from advisor.pilot.budget import parse_budget
 
 ARM_HELP = f"comma-separated arms (default: all the data allows): {arm_list_help()}"
 
@@ -40,6 +41,11 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
         "when not cached; see `advisor models`)",
     )
     p.add_argument("--arms", help=ARM_HELP)
+    p.add_argument(
+        "--budget",
+        help="time budget such as 5m, 300s or 1h: the pilot measures this machine, then cuts "
+        "LoRA epochs, test items and, last, arms until it fits, and says what it cut",
+    )
     p.add_argument("--task", default="", help="the instruction every arm gets")
     p.add_argument(
         "--format",
@@ -142,6 +148,7 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
             test_size=args.test_size,
             validation_size=args.validation_size,
             max_test=args.max_test,
+            budget_s=parse_budget(args.budget),
             seed=args.seed,
             few_shot_k=args.few_shot_k,
             retrieval_k=args.retrieval_k,
@@ -179,6 +186,10 @@ class ProgressBars:
         if stage == "model":
             self.close()
             print(f"  model: {event.get('message')}", file=sys.stderr)
+            return
+        if stage in ("estimate", "budget"):
+            self.close()
+            print(f"  {event.get('message')}", file=sys.stderr)
             return
         if stage in ("ok", "failed", "skipped"):
             self.close()

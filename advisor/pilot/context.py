@@ -33,6 +33,7 @@ class PilotSettings:
     test_size: float = 0.2  # fraction (<1) or count (>=1) of examples held out for test
     validation_size: float = 0.1  # LoRA early stopping reads this split
     max_test: int | None = 200  # cap so a large file does not make the pilot take hours
+    budget_s: float | None = None  # plan the pilot to finish in this many seconds (budget.py)
     seed: int = 0
     few_shot_k: int = 4  # the chapter: 1 to 50 examples; 4 fits a small context
     retrieval_k: int = 3  # passages in a RAG prompt
@@ -174,6 +175,10 @@ class PilotContext:
         self._primary: Any = None
         self._style: tuple[str | None] | None = None  # (hint,) once computed
 
+    def replan(self, settings: PilotSettings, split: Split) -> None:
+        """Take a budget plan's settings and test set; models and indexes stay loaded."""
+        self.settings, self.split = settings, split
+
     # -- generator -------------------------------------------------------------------------
     def generator(self) -> Any:
         if self._generator is None:
@@ -181,6 +186,11 @@ class PilotContext:
                 raise RuntimeError("this pilot has no generator (no LLM arm was chosen)")
             self._generator = self._generator_loader()
         return self._generator
+
+    @property
+    def has_llm(self) -> bool:
+        """Some arm of this pilot needs the language model."""
+        return self._generator_loader is not None
 
     def fresh_base_generator(self) -> Any:
         """A new copy of the base model for training (peft wraps the model in place)."""

@@ -49,7 +49,7 @@ class PilotEstimate:
         return asdict(self)
 
 
-def _model_shape(ref: str | None) -> ModelShape:
+def model_shape(ref: str | None) -> ModelShape:
     """The shape of the model a pilot will load, from its config when it is on disk."""
     from advisor.memory import shape_from_config, shape_from_params_b
     from advisor.models.hf import BUILTIN_MODEL, DEFAULT_MODEL
@@ -118,7 +118,7 @@ def estimate_pilot(
     )
     n_test = min(int(round(n_examples * frac_test)), settings.max_test or n_examples)
     n_train = max(0, int(n_examples * (1 - frac_test - settings.validation_size)))
-    shape = _model_shape(settings.model)
+    shape = model_shape(settings.model)
     params = count_params(shape)
     tokens_per_example = mean_chars / 4 + 40  # ~4 characters a token, plus the template
     new_tokens = settings.max_new_tokens or 48
@@ -182,9 +182,15 @@ def _millions(params: int) -> str:
 
 
 def describe_estimate(est: PilotEstimate) -> str:
-    minutes = est.seconds / 60
-    span = f"~{est.seconds:.0f} s" if est.seconds < 120 else f"~{minutes:.0f} min"
+    return describe_estimate_dict(est.to_dict())
+
+
+def describe_estimate_dict(est: dict[str, Any]) -> str:
+    """One line for the terminal and the app, from an estimate as results.json keeps it."""
+    seconds = float(est.get("seconds") or 0)
+    span = f"~{seconds:.0f} s" if seconds < 120 else f"~{seconds / 60:.0f} min"
+    word = "Measured estimate" if est.get("calibrated") else "Estimated time"
     return (
-        f"Estimated time {span}, peak memory ~{est.peak_memory_mb / 1000:.1f} GB "
-        f"({est.assumptions})."
+        f"{word} {span}, peak memory ~{float(est.get('peak_memory_mb') or 0) / 1000:.1f} GB "
+        f"({est.get('assumptions', '')})."
     )

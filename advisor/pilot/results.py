@@ -25,6 +25,33 @@ WORKFLOW_PAIRS: tuple[tuple[str, str], ...] = workflow_pairs()
 RETRIEVAL_CAP = 2000  # examples scored for recall; more adds time, not information
 
 
+def estimate_vs_measured(estimate: Any, blocks: dict[str, Any]) -> dict[str, Any]:
+    """Each finished arm's estimated and measured wall time and peak memory, side by side:
+    the check on the estimate that the report shows (``measured / estimated``)."""
+    estimate = estimate if isinstance(estimate, dict) else {}
+    seconds = estimate.get("per_arm_seconds") or {}
+    peaks = estimate.get("per_arm_peak_mb") or {}
+    arms: dict[str, Any] = {}
+    for arm, block in blocks.items():
+        if block.get("status") != "ok" or arm not in seconds:
+            continue
+        arms[arm] = {
+            "estimated_s": seconds[arm],
+            "measured_s": block.get("seconds"),
+            "estimated_peak_mb": peaks.get(arm),
+            "measured_peak_mb": block.get("peak_memory_mb"),
+        }
+    est = sum(a["estimated_s"] for a in arms.values())
+    got = sum(a["measured_s"] or 0.0 for a in arms.values())
+    return {
+        "calibrated": bool(estimate.get("calibrated")),
+        "arms": arms,
+        "estimated_s": round(est, 1),
+        "measured_s": round(got, 1),
+        "ratio": round(got / est, 3) if est > 0 and arms else None,
+    }
+
+
 def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else 0.0
 
@@ -177,6 +204,8 @@ def assemble_results(
             arm: {"labels": s["labels"], "counts": s["counts"]} for arm, s in failures.items()
         },
         "estimate": meta.get("estimate"),
+        "timing": estimate_vs_measured(meta.get("estimate"), blocks),
+        "budget": meta.get("budget"),
         "started_at": meta.get("started_at"),
         "finished_at": meta.get("finished_at"),
     }

@@ -11,6 +11,7 @@ the same settings skips finished arms (resume).
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -85,7 +86,55 @@ def _split(settings: PilotSettings, examples) -> Split:
 
 
 # Settings that change where a run reports or how it reaches an endpoint, not its numbers.
-_RESUME_FREE = ("arms", "out", "mlflow", "api_key_env", "api_concurrency", "api_timeout_s")
+# (budget_s: what a budget changes, test size, epochs and arms, is compared on its own.)
+_RESUME_FREE = (
+    "arms", "out", "mlflow", "api_key_env", "api_concurrency", "api_timeout_s", "budget_s",
+)  # fmt: skip
+
+
+BUDGET_FILE = "budget.json"  # the plan a --budget run made; a resumed run keeps it
+
+
+def _write_settings(run_dir: Path, settings: PilotSettings, split: Split) -> None:
+    atomic_write_json(run_dir / "settings.json", settings.to_dict())
+    atomic_write_json(run_dir / "split.json", split.to_dict())
+
+
+def _earlier_budget_plan(
+    run_dir: Path, settings: PilotSettings
+) -> tuple[PilotSettings, dict[str, Any] | None]:
+    """A resumed --budget run keeps the plan its first run made (arms, test size, epochs):
+    measuring again would plan a slightly different pilot and mix two in one folder."""
+    from dataclasses import replace
+
+    plan, saved = read_json(run_dir / BUDGET_FILE), read_json(run_dir / "settings.json")
+    if settings.budget_s is None or not isinstance(plan, dict) or not isinstance(saved, dict):
+        return settings, None
+    if saved.get("budget_s") != settings.budget_s:
+        return settings, None
+    lora = replace(settings.lora, epochs=int(plan["epochs"]))
+    kept = replace(settings, arms=tuple(plan["arms"]), max_test=int(plan["max_test"]), lora=lora)
+    return kept, plan
+
+
+def _plan_budget(
+    ctx: PilotContext,
+    arms: list[str],
+    estimate: dict[str, Any],
+    progress: ProgressFn | None,
+    started: float,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Cut the pilot to its budget (advisor.pilot.budget), or refuse when nothing fits."""
+    from advisor.pilot.budget import apply_plan, fit_pilot, planned_estimate
+
+    spent = time.monotonic() - started
+    plan = fit_pilot(estimate, ctx.settings, arms, len(ctx.split.test), spent)
+    if progress:
+        progress({"arm": None, "stage": "budget", "message": plan.describe()})
+    if not plan.fits:
+        raise AdvisorError(plan.describe())
+    ctx.replan(apply_plan(ctx.settings, plan), ctx.split)
+    return plan.to_dict(), planned_estimate(estimate, plan, ctx.settings)
 
 
 def _check_resume(run_dir: Path, settings: PilotSettings) -> None:
@@ -168,6 +217,7 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     from advisor.retrieval.embeddings import load_embedder
     from advisor.runtime import configure_threads
 
+    t_start = time.monotonic()
     configure_threads()
     run_dir = Path(settings.out)
     exset, documents = _load_inputs(settings)
@@ -176,17 +226,12 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     if not split.test:
         raise DataError("no test examples after the split: add examples or raise --test-size")
     run_dir.mkdir(parents=True, exist_ok=True)
+    settings, planned = _earlier_budget_plan(run_dir, settings)
+    if planned is not None:
+        arms, split = [a for a in arms if a in settings.arms], _split(settings, exset.examples)
     _check_resume(run_dir, settings)
-    atomic_write_json(run_dir / "settings.json", settings.to_dict())
-    atomic_write_json(
-        run_dir / "split.json",
-        {
-            "seed": settings.seed,
-            "train": [e.id for e in split.train],
-            "validation": [e.id for e in split.validation],
-            "test": [e.id for e in split.test],
-        },
-    )
+    if settings.budget_s is None or planned is not None:
+        _write_settings(run_dir, settings, split)  # a new budget run writes them once planned
     embedder = load_embedder(settings.embedder)
     needs_llm = any(ARMS[a].needs_llm for a in arms)
     data_texts = [t for e in split.train for t in (e.input, e.output)] + [d.text for d in documents]
@@ -202,16 +247,25 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     _check_primary_metric(ctx)
     if needs_llm:
         ctx.generator()  # an explicit model that cannot load fails before any arm runs
-    from advisor.pilot.estimate import estimate_pilot
+    from advisor.pilot.calibrate import pilot_estimate
+    from advisor.pilot.estimate import describe_estimate_dict
 
+    mean_chars = sum(len(e.input) + len(e.output) for e in exset.examples) / len(exset.examples)
+    estimate = pilot_estimate(ctx, arms, len(exset.examples), mean_chars)
+    if progress:
+        progress({"arm": None, "stage": "estimate", "message": describe_estimate_dict(estimate)})
+    if settings.budget_s is not None and planned is None:
+        planned, estimate = _plan_budget(ctx, arms, estimate, progress, t_start)
+        settings, arms = ctx.settings, list(ctx.settings.arms)
+        ctx.replan(settings, _split(settings, exset.examples))
+        split = ctx.split
+        _write_settings(run_dir, settings, split)
+        atomic_write_json(run_dir / BUDGET_FILE, planned)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     meta = {
         "started_at": started,
-        "estimate": estimate_pilot(
-            settings,
-            len(exset.examples),
-            sum(len(e.input) + len(e.output) for e in exset.examples) / len(exset.examples),
-        ).to_dict(),
+        "estimate": estimate,
+        "budget": planned,
         "data": _data_summary(exset, split, documents, embedder, settings),
         "notes": notes,
         "model_source": model_state.get("source") if needs_llm else None,

@@ -1,0 +1,287 @@
+"""Time and memory of a pilot from this machine and this data, measured in a few seconds.
+
+Why measure instead of counting FLOPs: the constant-rate estimate (:mod:`.estimate`) was
+3-4x off on the real default model (it promised 39 minutes for a 12-minute pilot), because
+what a 2-core CPU sustains depends on the model, the precision it runs in, the sequence
+lengths and whatever else the machine is doing. So once the model is loaded, the pilot
+1. builds each arm's real prompts for a sample of test items and counts their tokens
+   (retrieved passages, few-shot examples and the chat template included);
+2. times one short batched generation twice (1 and 1 + ``DECODE_PROBE`` new tokens: the
+   prefill and the per-token decode step) and one batch of the longest prompts;
+3. runs ``TRAIN_PROBE_STEPS`` real LoRA steps on training pairs of the arm's own length and
+   times the steps after the first (the first pays for warm-up);
+and multiplies those rates by the work each arm will do. Memory comes from the process's
+resident size now (model, embedder and indexes loaded) plus the LoRA loop's peak for the
+widest training batch (:func:`advisor.memory.cpu.estimate_cpu_training_peak`).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from advisor.pilot.context import PilotContext
+
+SAMPLE = 16  # test items whose prompts are built and counted per arm
+DECODE_PROBE = 8  # extra new tokens in the decode probe
+TRAIN_PROBE_STEPS = 3  # LoRA steps in the training probe (the first is not timed)
+VALIDATION_SHARE = 0.35  # a validation token costs about this share of a training token
+ARM_OVERHEAD_S = 2.0  # scoring, file writes, adapter save
+ANSWER_SLACK = 4  # tokens past the 90th-percentile reference before a batch stops
+
+
+@dataclass(frozen=True)
+class Rates:
+    """What this machine sustains with this model (seconds)."""
+
+    prefill_s_per_token: float  # per prompt token, batched
+    decode_s_per_step: float  # one new token for a whole generation batch
+    train_s_per_token: float  # forward + backward per training token (LoRA)
+    model_load_s: float  # a fresh base model for a training arm
+    probe_s: float  # what measuring took
+
+
+@dataclass(frozen=True)
+class ArmWork:
+    """How much an arm will do, counted from its real prompts."""
+
+    prompt_tokens: float  # mean test-prompt tokens
+    new_tokens: int  # tokens a generation batch runs for
+    train_tokens: float = 0.0  # training tokens over all epochs
+    validation_tokens: float = 0.0  # validation tokens over all evaluations
+    widest_train_tokens: int = 0  # the longest training example (the memory peak)
+
+
+@dataclass
+class Calibration:
+    seconds: float
+    peak_memory_mb: float
+    per_arm_seconds: dict[str, float]
+    per_arm_peak_mb: dict[str, float]
+    rates: dict[str, float]
+    work: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _mean_tokens(gen: Any, texts: list[str]) -> float:
+    return statistics.fmean(gen.count_tokens(t) for t in texts) if texts else 0.0
+
+
+def _sample(items: list[Any], n: int) -> list[Any]:
+    """``n`` items spread evenly over the list (deterministic: no RNG is touched)."""
+    if len(items) <= n:
+        return list(items)
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
+
+
+def count_work(ctx: PilotContext, arms: list[str]) -> dict[str, ArmWork]:
+    """Each LLM arm's prompt length, answer length and training tokens, from real prompts."""
+    from advisor.catalog import CATALOG
+    from advisor.pilot.arms import test_prompts, training_pairs
+
+    gen = ctx.generator()
+    split, lora = ctx.split, ctx.settings.lora
+    refs = sorted(gen.count_tokens(e.output) for e in split.train or split.validation)
+    p90 = refs[int(0.9 * (len(refs) - 1))] if refs else ctx.max_new_tokens()
+    new = ctx.max_new_tokens() if gen.smoke else min(ctx.max_new_tokens(), p90 + ANSWER_SLACK)
+    sample = _sample(split.test, SAMPLE)
+    work: dict[str, ArmWork] = {}
+    for arm in arms:
+        info = CATALOG[arm]
+        if not info.needs_llm:
+            continue
+        prompt = _mean_tokens(gen, test_prompts(ctx, arm, sample)[0])
+        if not info.trains:
+            work[arm] = ArmWork(prompt, new)
+            continue
+        pairs = training_pairs(ctx, arm, _sample(split.train, SAMPLE * 2))
+        lengths = [gen.count_tokens(p.prompt) + gen.count_tokens(p.response) + 1 for p in pairs]
+        per_example = min(statistics.fmean(lengths), lora.max_seq_len)
+        epochs = lora.epochs
+        steps_per_epoch = math.ceil(len(split.train) / lora.batch_size)
+        if lora.max_steps:
+            epochs = min(epochs, lora.max_steps / max(1, steps_per_epoch))
+        work[arm] = ArmWork(
+            prompt,
+            new,
+            train_tokens=epochs * len(split.train) * per_example,
+            validation_tokens=(math.ceil(epochs) + 1) * len(split.validation) * per_example,
+            widest_train_tokens=min(max(lengths), lora.max_seq_len),
+        )
+    return work
+
+
+def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
+    """Time generation and a few LoRA steps with the pilot's own model and settings."""
+    from advisor.pilot.arms import test_prompts, training_pairs
+
+    t_start = time.perf_counter()
+    gen, split, settings = ctx.generator(), ctx.split, ctx.settings
+    batch = max(1, min(settings.batch_size, len(split.test)))
+    short = test_prompts(ctx, "zero_shot", _sample(split.test, batch))[0]
+    short_tokens = sum(gen.count_tokens(p) for p in short)
+    t0 = time.perf_counter()
+    gen.generate(short, max_new_tokens=1, batch_size=batch)
+    t1 = time.perf_counter()
+    gen.generate(short, max_new_tokens=1 + DECODE_PROBE, batch_size=batch)
+    t2 = time.perf_counter()
+    decode = max(0.0, (t2 - t1) - (t1 - t0)) / DECODE_PROBE
+    prefill = max(1e-7, ((t1 - t0) - decode) / max(1, short_tokens))
+    longest = max(work, key=lambda a: work[a].prompt_tokens, default=None)
+    if longest is not None and work[longest].prompt_tokens > 2 * short_tokens / len(short):
+        few = min(4, batch)
+        long_prompts = test_prompts(ctx, longest, _sample(split.test, few))[0]
+        t3 = time.perf_counter()
+        gen.generate(long_prompts, max_new_tokens=1, batch_size=few)
+        long_tokens = sum(gen.count_tokens(p) for p in long_prompts)
+        prefill = max(prefill, (time.perf_counter() - t3 - decode) / max(1, long_tokens))
+    train_rate, load_s = 0.0, 0.0
+    trainers = [a for a in work if work[a].train_tokens > 0]
+    if trainers:
+        arm = max(trainers, key=lambda a: work[a].train_tokens)
+        train_rate, load_s = _time_training(ctx, arm, training_pairs)
+    return Rates(prefill, decode, train_rate, load_s, time.perf_counter() - t_start)
+
+
+def _time_training(ctx: PilotContext, arm: str, training_pairs: Any) -> tuple[float, float]:
+    """Seconds per training token and per model load, from real LoRA steps."""
+    from advisor.finetune.lora import train_lora
+
+    lora = ctx.settings.lora
+    t0 = time.perf_counter()
+    base = ctx.fresh_base_generator()
+    load_s = time.perf_counter() - t0
+    pairs = training_pairs(ctx, arm, _sample(ctx.split.train, lora.batch_size * TRAIN_PROBE_STEPS))
+    stamps: list[float] = []
+    probe = replace(lora, epochs=1, max_steps=TRAIN_PROBE_STEPS, grad_accum=1)
+    _, result = train_lora(
+        base.model,
+        base.tokenizer,
+        pairs,
+        [],
+        probe,
+        progress=lambda *_: stamps.append(time.perf_counter()),
+    )
+    del base
+    if len(stamps) < 2 or result.tokens <= 0:
+        return result.seconds / max(1, result.tokens), load_s
+    timed_tokens = result.tokens * (len(stamps) - 1) / len(stamps)
+    return (stamps[-1] - stamps[0]) / timed_tokens, load_s
+
+
+def arm_seconds(work: ArmWork, rates: Rates, n_test: int, batch_size: int) -> float:
+    """One arm's wall time from its work and the measured rates."""
+    batches = math.ceil(n_test / max(1, batch_size))
+    generate = (
+        n_test * work.prompt_tokens * rates.prefill_s_per_token
+        + batches * work.new_tokens * rates.decode_s_per_step
+    )
+    train = 0.0
+    if work.train_tokens:
+        train = rates.model_load_s + rates.train_s_per_token * (
+            work.train_tokens + VALIDATION_SHARE * work.validation_tokens
+        )
+    return generate + train + ARM_OVERHEAD_S
+
+
+def calibrate(ctx: PilotContext, arms: list[str]) -> Calibration:
+    """The pilot's estimate for these arms, measured on this machine with this data."""
+    from advisor.resources import current_rss_mb
+
+    work = count_work(ctx, arms)  # builds the retrievers and loads the embedder
+    base = current_rss_mb()  # before probing: the probe's own allocations stay resident
+    rates = measure_rates(ctx, work)
+    n_test = len(ctx.split.test)
+    per_arm = {
+        arm: round(arm_seconds(work[arm], rates, n_test, ctx.settings.batch_size), 1)
+        if arm in work
+        else ARM_OVERHEAD_S
+        for arm in arms
+    }
+    peaks = {arm: round(base + _training_extra_mb(ctx, work[arm]), 0) for arm in work}
+    peaks.update({arm: round(base, 0) for arm in arms if arm not in peaks})
+    return Calibration(
+        seconds=round(sum(per_arm.values()), 1),
+        peak_memory_mb=max(peaks.values(), default=round(base, 0)),
+        per_arm_seconds=per_arm,
+        per_arm_peak_mb=peaks,
+        rates={k: round(v, 9) for k, v in asdict(rates).items()},
+        work={
+            arm: {k: round(v, 1) if isinstance(v, float) else v for k, v in asdict(w).items()}
+            for arm, w in work.items()
+        },
+    )
+
+
+def _training_extra_mb(ctx: PilotContext, work: ArmWork) -> float:
+    """What a training arm adds to the loaded process: a second copy of the weights and the
+    LoRA loop's peak for its widest batch (0 for an arm that does not train)."""
+    if not work.train_tokens:
+        return 0.0
+    from advisor.finetune.batches import resolve_precision
+    from advisor.memory.cpu import estimate_cpu_training_peak
+    from advisor.pilot.estimate import RESPONSE_TOKENS, model_shape
+
+    lora = ctx.settings.lora
+    gen = ctx.generator()
+    weights = next(iter(gen.model.parameters()), None) if hasattr(gen, "model") else None
+    weight_dtype = "bf16" if weights is not None and "bfloat16" in str(weights.dtype) else "fp32"
+    targets = lora.target_modules
+    peak = estimate_cpu_training_peak(
+        model_shape(ctx.settings.model),
+        batch_size=max(1, min(lora.batch_size, len(ctx.split.train))),
+        seq_len=max(1, work.widest_train_tokens),
+        weight_dtype=weight_dtype,
+        compute=resolve_precision(lora.precision),
+        lora_rank=lora.rank,
+        target_modules=None if targets == "auto" else targets,
+        logit_positions=None if lora.prompt_loss_weight > 0 else RESPONSE_TOKENS,
+        gradient_checkpointing=lora.gradient_checkpointing,
+    )
+    return peak.total_gb * 1000
+
+
+def pilot_estimate(ctx: PilotContext, arms: list[str], n_examples: int, mean_chars: float) -> dict:
+    """The estimate a run records and prints: measured here when it can be, else counted.
+
+    Arms finished in an earlier run are not measured again. A pilot whose prompting arms go
+    to an endpoint, or whose measurement fails, keeps the FLOP-count estimate, and says so.
+    """
+    from advisor.pilot.estimate import estimate_pilot
+    from advisor.pilot.rundir import read_json
+
+    counted = estimate_pilot(ctx.settings, n_examples, mean_chars).to_dict()
+    pending = [
+        a
+        for a in arms
+        if (read_json(ctx.run_dir / "arms" / f"{a}.json") or {}).get("status") != "ok"
+    ]
+    if ctx.settings.api_base or not pending or not ctx.has_llm:
+        return {**counted, "calibrated": False}
+    try:
+        cal = calibrate(ctx, pending)
+    except Exception as exc:  # an estimate must never stop a pilot
+        return {**counted, "calibrated": False, "calibration_error": f"{type(exc).__name__}: {exc}"}
+    return {
+        **counted,
+        "seconds": cal.seconds,
+        "peak_memory_mb": cal.peak_memory_mb,
+        "per_arm_seconds": cal.per_arm_seconds,
+        "per_arm_peak_mb": cal.per_arm_peak_mb,
+        "calibrated": True,
+        "rates": cal.rates,
+        "work": cal.work,
+        "counted_seconds": counted["seconds"],
+        "assumptions": (
+            f"measured on this machine in {cal.rates['probe_s']:.0f} s: this model's "
+            f"generation and LoRA speed, and each arm's real prompt lengths; "
+            f"{len(ctx.split.test)} test and {len(ctx.split.train)} training examples"
+        ),
+    }
