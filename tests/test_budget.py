@@ -68,15 +68,19 @@ def test_a_generous_budget_cuts_nothing():
 def test_cuts_come_in_order_epochs_then_test_items_then_arms():
     full = plan(10_000).planned_s
     p = plan(full - 5)
-    assert p.fits and p.cuts == ["LoRA epochs 3 -> 2"] and p.arms == ALL
+    assert p.fits and p.cuts == ["LoRA epochs 3 to 2"] and p.arms == ALL
     tighter = plan(full * 0.5)
-    assert tighter.fits and tighter.cuts[:2] == ["LoRA epochs 3 -> 2", "test items 100 -> 60"]
+    assert tighter.fits and tighter.cuts[:2] == ["LoRA epochs 3 to 2", "test items 100 to 60"]
     assert tighter.planned_s <= full * 0.5
 
 
 def test_a_tight_budget_drops_the_costliest_evidence_first_and_keeps_the_baseline():
     p = plan(60)
     assert p.fits and p.planned_s <= 60 and p.max_test == MIN_TEST and p.epochs == 1
+    assert p.arms == ["zero_shot", "bm25_rag", "lora", "nearest_neighbor"]
+    tighter = plan(30)
+    assert "lora" not in tighter.arms and tighter.fits
+    assert not any(c.startswith("LoRA epochs") for c in tighter.cuts)  # no LoRA arm is left
     assert "zero_shot" in p.arms and "nearest_neighbor" in p.arms
     assert p.dropped == [a for a in DROP_ORDER if a in p.dropped]  # in the drop order
     assert p.dropped[0] == "lora_rag"
@@ -157,3 +161,21 @@ def test_an_impossible_budget_exits_2_with_one_line_and_writes_no_settings(tmp_p
     assert not (out / "settings.json").exists()
     retry = _pilot(tmp_path, out, "--budget", "10m", "--arms", "zero_shot")
     assert retry.returncode == 0, retry.stderr[-2000:]
+
+
+def test_the_report_shows_the_estimate_beside_the_measurement():
+    from advisor.report.build import build_report_data
+    from advisor.report.markdown import render_markdown
+    from tests.report_helpers import make_results
+
+    results = make_results()
+    results["timing"] = estimate_vs_measured(
+        {"calibrated": True, "per_arm_seconds": {"zero_shot": 40.0}, "per_arm_peak_mb": {}},
+        {"zero_shot": {"status": "ok", "seconds": 30.0, "peak_memory_mb": 812.0}},
+    )
+    results["budget"] = {"budget_s": 300.0, "cuts": ["test items 100 to 60"]}
+    md = render_markdown(build_report_data(None, results, None))
+    section = md[md.index("Time and memory: estimated vs measured") :]
+    assert "measured on this machine" in section and "0.75" in section
+    assert "| Zero-shot prompting | 40.0 | 30.0 |" in section
+    assert "Time budget 300 s; the plan cut test items 100 to 60." in section

@@ -157,10 +157,10 @@ def plan_budget(
         if cost() <= left:
             break
         if kind == "epochs" and trains and ep > value:
-            cuts.append(f"LoRA epochs {ep} -> {value}")
+            cuts.append(f"LoRA epochs {ep} to {value}")
             ep = value
         elif kind == "test" and n > value:
-            cuts.append(f"test items {n} -> {value}")
+            cuts.append(f"test items {n} to {value}")
             n = value
     for arm in DROP_ORDER:
         if cost() <= left:
@@ -168,6 +168,9 @@ def plan_budget(
         if arm in arms:
             arms.remove(arm)
             dropped.append(arm)
+    if not any(work.get(a) is not None and work[a].train_tokens for a in arms):
+        cuts = [c for c in cuts if not c.startswith("LoRA epochs")]  # no LoRA arm is left
+        ep = epochs
     if dropped:
         cuts.append(f"arms {', '.join(dropped)} (not run)")
     planned = cost()

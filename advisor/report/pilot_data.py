@@ -141,6 +141,28 @@ def _failures(name: str, raw: Any) -> dict[str, Any] | None:
     return row
 
 
+def _timing(results: dict) -> dict[str, Any] | None:
+    """The estimate made before the run beside what each arm measured (results' timing)."""
+    timing = as_dict(results.get("timing"))
+    rows = []
+    for name, raw in as_dict(timing.get("arms")).items():
+        keys = ("estimated_s", "measured_s", "estimated_peak_mb", "measured_peak_mb")
+        row = {k: finite(as_dict(raw).get(k)) for k in keys}
+        rows.append({"arm": str(name), "label": label(str(name), ARM_LABELS), **row})
+    if not rows:
+        return None
+    plan = as_dict(results.get("budget"))
+    return {
+        "calibrated": bool(timing.get("calibrated")),
+        "arms": rows,
+        "estimated_s": finite(timing.get("estimated_s")),
+        "measured_s": finite(timing.get("measured_s")),
+        "ratio": finite(timing.get("ratio")),
+        "budget_s": finite(plan.get("budget_s")),
+        "budget_cuts": [str(c) for c in plan.get("cuts") or [] if isinstance(c, str)],
+    }
+
+
 def _comparison(raw: Any) -> dict[str, Any] | None:
     c = as_dict(raw)
     a, b, metric = c.get("a"), c.get("b"), c.get("metric")
@@ -341,6 +363,7 @@ def build_pilot(results: dict, predictions: list[dict] | None, max_examples: int
         },
         "failures": [f for name, raw in raw_arms.items() if (f := _failures(str(name), raw))],
         "training": [t for name, raw in raw_arms.items() if (t := _training(str(name), raw))],
+        "timing": _timing(results),
         "retrieval": retrieval,
         "retrieval_keys": retrieval_keys,
         "examples": select_examples(

@@ -194,6 +194,43 @@ def _training(pilot: dict) -> list[Block]:
     ]
 
 
+def _timing(pilot: dict) -> list[Block]:
+    timing = pilot.get("timing")
+    if not timing:
+        return []
+    how = (
+        "measured on this machine before the arms ran"
+        if timing["calibrated"]
+        else "counted from the model's size (no measurement)"
+    )
+    rows = [
+        [
+            t["label"],
+            fmt.num(t["estimated_s"], 1),
+            fmt.num(t["measured_s"], 1),
+            fmt.integer(t["estimated_peak_mb"]),
+            fmt.integer(t["measured_peak_mb"]),
+        ]
+        for t in timing["arms"]
+    ]
+    rows.append(
+        ["All arms", fmt.num(timing["estimated_s"], 1), fmt.num(timing["measured_s"], 1), "", ""]
+    )
+    out = [
+        heading("Time and memory: estimated vs measured", 3),
+        para(f"The estimate was {how}; measured / estimated time: {fmt.num(timing['ratio'])}."),
+        table(
+            ["Arm", "Estimated (s)", "Measured (s)", "Est. peak (MB)", "Peak (MB)"],
+            rows,
+            [3, 1.5, 1.5, 1.5, 1.5],
+        ),
+    ]
+    if timing["budget_s"] is not None:
+        cuts = "; ".join(timing["budget_cuts"]) or "nothing"
+        out.append(para(f"Time budget {fmt.num(timing['budget_s'], 0)} s; the plan cut {cuts}."))
+    return out
+
+
 def chart_ids(pilot: dict) -> list[str]:
     """Charts the pilot has data for (charts.py draws exactly these)."""
     metric = pilot["quality_metric"]
@@ -277,6 +314,7 @@ def pilot_blocks(data: dict) -> list[Block]:
         + _failures(pilot)
         + _retrieval(pilot)
         + _training(pilot)
+        + _timing(pilot)
     )
 
 
