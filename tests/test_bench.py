@@ -25,6 +25,7 @@ HEADLINE = (
     "lora_tokens_per_s",
     "trainer_tokens_per_s",
     "lora_vs_trainer",
+    "lora_vs_trainer_rag",
     "lora_mfu",
     "matmul_peak_gflops_fp32",
     "memory_prediction_error",
@@ -98,10 +99,12 @@ def test_goals_carry_a_verdict_for_each_measured_goal(tiny_result):
     assert set(goals) == {
         "generation_speedup",
         "lora_vs_trainer",
+        "lora_vs_trainer_rag",
         "lora_mfu",
         "abs_memory_prediction_error",
         "smoke_pilot_seconds",
     }
+    assert goals["lora_vs_trainer_rag"]["met"] == (result["lora_vs_trainer_rag"] >= 1.3)
     assert goals["generation_speedup"]["met"] == (result["generation_speedup"] >= 3.0)
     assert goals["smoke_pilot_seconds"]["met"] == (result["smoke_pilot_seconds"] < 180.0)
     assert saved["goals"] == goals  # --out writes the same result
