@@ -29,6 +29,7 @@ from advisor.datafiles import (
     read_text,
     table_from_dataframe,
 )
+from advisor.dataformats import RECOGNISED, convert
 from advisor.errors import DataError
 from advisor.leakage import LeakageReport, LeakPair, find_leakage, normalize_text
 from advisor.splits import Split, split_examples
@@ -63,6 +64,10 @@ class Example:
     output: str
     doc_id: str | None = None  # knowledge-base document holding the answer, if known
     line: int | None = None  # source line the row starts on (None for DataFrames/.json lists)
+    # A conversation's input turns ((role, text), ending with the user's) when it had more
+    # than one: ``input`` is their transcript; the exports write the turns back as turns.
+    turns: tuple[tuple[str, str], ...] = ()
+    system: str | None = None  # the row's own system prompt (chat formats), if any
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,9 @@ class Document:
 class ExampleSet:
     examples: list[Example]
     warnings: list[str] = field(default_factory=list)
+    format: str = "plain"  # advisor.dataformats.FORMATS key the file was read as
+    message: str = ""  # "read as OpenAI chat JSONL: 412 conversations, ..." for the user
+    task: str | None = None  # the system prompt every conversation shared, if any
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -101,11 +109,14 @@ def load_examples(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_rows: int = 100_000,
 ) -> ExampleSet:
-    """Examples from a CSV/TSV/JSONL/JSON file or a DataFrame, validated and de-duplicated.
+    """Examples from a CSV/TSV/JSONL/JSON/Parquet file, a Hugging Face ``datasets`` folder
+    or a DataFrame, validated and de-duplicated.
 
-    ``doc_id`` and ``id`` columns are optional. Exact duplicates (same normalised input and
-    output) are dropped with a warning; one input with different outputs is kept, warned
-    about, and later kept in one split by ``split_examples``.
+    Input/output columns, OpenAI chat, Alpaca, ShareGPT and TRL prompt-completion rows are
+    recognised from the columns (:mod:`advisor.dataformats`); ``ExampleSet.message`` says
+    which was read. ``doc_id`` and ``id`` columns are optional. Exact duplicates (same
+    normalised input and output) are dropped with a warning; one input with different
+    outputs is kept, warned about, and later kept in one split by ``split_examples``.
     """
     if input_col == output_col:
         raise DataError(f"input and output must be different columns (both are {input_col!r})")
@@ -114,11 +125,14 @@ def load_examples(
         table, name = read_table(path, max_bytes, max_rows, "examples file"), str(path)
     else:
         table, name = table_from_dataframe(source, max_rows), "the DataFrame"
+    read = convert(table, name, input_col, output_col)
+    table = read.table
     _require(
         table,
         name,
         (input_col, output_col),
-        "or map it with --input-col / --output-col (input_col=... / output_col=... in Python)",
+        "or map it with --input-col / --output-col (input_col=... / output_col=... in Python)"
+        f", or use a recognised format: {RECOGNISED}",
     )
 
     def text(row: Row, column: str | None) -> str | None:
@@ -137,7 +151,15 @@ def load_examples(
         ex_id = (text(row, id_col) or "").strip() if has_ids else f"ex{number}"
         doc_id = text(row, doc_id_col)
         examples.append(
-            Example(ex_id, pair[0] or "", pair[1] or "", doc_id and doc_id.strip(), row.line)
+            Example(
+                ex_id,
+                pair[0] or "",
+                pair[1] or "",
+                doc_id and doc_id.strip(),
+                row.line,
+                read.turns[number - 1],
+                read.systems[number - 1],
+            )
         )
     for column, wheres in empty.items():
         if wheres:
@@ -149,7 +171,14 @@ def load_examples(
     if has_ids:
         blank_fix = f"give every row an id, or drop the {id_col!r} column to number rows"
         _check_ids([ex.id for ex in examples], wheres, name, str(id_col), blank_fix)
-    return _deduplicate(examples, wheres)
+    exset = _deduplicate(examples, wheres)
+    return ExampleSet(
+        exset.examples,
+        read.warnings + exset.warnings,
+        read.format,
+        read.message(len(exset.examples)),
+        read.task,
+    )
 
 
 def _require(table: Table, name: str, columns: tuple[str, ...], how: str) -> None:

@@ -1,9 +1,12 @@
-"""Read CSV, TSV, JSONL and JSON files into rows that remember where they came from.
+"""Read CSV, TSV, JSONL, JSON and Parquet files (and Hugging Face ``datasets`` folders)
+into rows that remember where they came from.
 
 Why not ``pandas.read_csv``: pandas fills short rows with NaN, forgets line numbers and
 raises a dozen exception types. Users fix data files by line number, so this reader keeps
 the line each row starts on, and turns every problem into a ``DataError`` that names the
-file, the line and the fix. ``advisor.data`` builds examples and documents from these rows.
+file, the line and the fix. Parquet and Arrow have no lines, so their rows are "row N"
+(1-based, in file order). ``advisor.data`` builds examples and documents from these rows;
+``advisor.dataformats`` reads chat, Alpaca, ShareGPT and TRL rows as input/output pairs.
 """
 
 from __future__ import annotations
@@ -18,8 +21,28 @@ from pathlib import Path
 
 from advisor.errors import DataError
 
-ACCEPTED_FORMATS = ".csv, .tsv, .jsonl (one JSON object per line) or .json (a list of objects)"
-_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+ACCEPTED_FORMATS = (
+    ".csv, .tsv, .jsonl (one JSON object per line), .json (a list of objects), .parquet, "
+    "or a Hugging Face datasets folder (saved with save_to_disk)"
+)
+_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+}
+# How a message names the container: "read as OpenAI chat JSONL"
+CONTAINER_LABELS = {
+    "csv": "CSV",
+    "tsv": "TSV",
+    "jsonl": "JSONL",
+    "json": "JSON",
+    "parquet": "Parquet",
+    "hf_folder": "Hugging Face datasets folder",
+    "dataframe": "DataFrame",
+}
 _UTF8_BOM = b"\xef\xbb\xbf"
 _SHOW = 5  # how many offending lines a message lists before "and N more"
 
@@ -35,6 +58,14 @@ class Row:
 class Table:
     rows: list[Row]
     columns: list[str]  # every column seen, in order of first appearance
+    kind: str = ""  # container read: a key of CONTAINER_LABELS ("" when unknown)
+    detail: str = ""  # e.g. the splits of a datasets folder, for messages
+
+    @property
+    def label(self) -> str:
+        """'JSONL', 'Parquet', 'Hugging Face datasets folder (splits train, test)'..."""
+        text = CONTAINER_LABELS.get(self.kind, self.kind or "file")
+        return f"{text} ({self.detail})" if self.detail else text
 
 
 def listing(items: list[str], limit: int = _SHOW) -> str:
@@ -104,7 +135,19 @@ def read_text(path: Path, max_bytes: int, what: str = "file") -> str:
 def read_table(
     path: Path, max_bytes: int, max_rows: int, what: str = "file", rows_param: str = "max_rows"
 ) -> Table:
-    """Rows of a data file; the format comes from the extension (content for unknown ones)."""
+    """Rows of a data file; the format comes from the extension (content for unknown ones).
+
+    A folder is read as a Hugging Face ``datasets`` folder (``save_to_disk``); Parquet and
+    Arrow are read with pyarrow.
+    """
+    from dataclasses import replace
+
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        if path.is_dir():
+            table = read_datasets_folder(path, max_bytes, what)
+        else:
+            table = read_parquet(path, max_bytes, what)
+        return _check_rows(table, str(path), max_rows, rows_param)
     text = read_text(path, max_bytes, what)
     if not text.strip():
         raise DataError(f"{path} is empty; it needs a header line and at least one row")
@@ -127,6 +170,10 @@ def read_table(
         table = parse_jsonl(text, name)
     else:
         table = parse_csv(text, name, delimiter="\t" if kind == "tsv" else ",")
+    return _check_rows(replace(table, kind=kind), name, max_rows, rows_param)
+
+
+def _check_rows(table: Table, name: str, max_rows: int, rows_param: str) -> Table:
     if not table.rows:
         raise DataError(f"{name} has no data rows; add at least one row below the header")
     if len(table.rows) > max_rows:
@@ -315,4 +362,134 @@ def table_from_dataframe(frame: object, max_rows: int) -> Table:
         Row(f"row {label}", None, {c: cell(v) for c, v in zip(columns, values, strict=True)})
         for label, values in zip(frame.index, frame.itertuples(index=False), strict=True)
     ]
-    return Table(rows, columns)
+    return Table(rows, columns, kind="dataframe")
+
+
+# -- Parquet and Hugging Face datasets folders (pyarrow) --------------------------------------
+
+
+def _pyarrow(path: Path):
+    try:
+        import pyarrow as pa
+    except ImportError:  # a dependency of the app's streamlit, so normally present
+        raise DataError(
+            f"reading {path.name} needs pyarrow: pip install pyarrow (or save the data as "
+            "JSONL or CSV)"
+        ) from None
+    return pa
+
+
+def _arrow_rows(table, start: int, prefix: str = "") -> list[Row]:
+    """Rows of a pyarrow Table as Python values ('row N', 1-based across the whole file)."""
+    return [
+        Row(f"{prefix}row {start + i}", None, values) for i, values in enumerate(table.to_pylist())
+    ]
+
+
+def _check_size(path: Path, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise DataError(
+            f"{path} is larger than the limit of {max_bytes:,} bytes ({max_bytes / 1e6:g} MB). "
+            "Use a smaller sample, or raise the limit with max_bytes=..."
+        )
+
+
+def read_parquet(path: Path, max_bytes: int, what: str = "file") -> Table:
+    """A Parquet file's rows; nested columns (chat messages) arrive as lists and dicts."""
+    pa = _pyarrow(path)
+    import pyarrow.parquet as pq
+
+    _check_size(path, path.stat().st_size, max_bytes)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        detail = str(exc).splitlines()[0].replace(f"'{path}'", "").replace(str(path), "")
+        raise DataError(
+            f"{path} is not a readable Parquet file ({detail.strip()}); re-export it (e.g. "
+            f"DataFrame.to_parquet) or give the {what} as JSONL or CSV"
+        ) from None
+    return Table(_arrow_rows(table, 1), list(table.column_names), kind="parquet")
+
+
+def _read_json_file(path: Path, folder: Path) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(
+            f"{folder}: {path.name} is not valid JSON ({exc}); save the dataset again with "
+            "save_to_disk"
+        ) from None
+    if not isinstance(value, dict):
+        raise DataError(f"{folder}: {path.name} must hold a JSON object; save the dataset again")
+    return value
+
+
+def _read_split(folder: Path, max_bytes: int, prefix: str, start: int):
+    """One ``Dataset.save_to_disk`` folder: state.json names its Arrow stream files."""
+    pa = _pyarrow(folder)
+    state = _read_json_file(folder / "state.json", folder)
+    files = [f.get("filename") for f in state.get("_data_files") or [] if isinstance(f, dict)]
+    if not files or not all(isinstance(f, str) and "/" not in f for f in files):
+        raise DataError(
+            f"{folder}: state.json lists no data files (_data_files); save the dataset again "
+            "with save_to_disk"
+        )
+    paths = [folder / f for f in files]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise DataError(
+            f"{folder}: data file(s) {listing(missing)} named in state.json are missing; copy "
+            "the whole folder written by save_to_disk"
+        )
+    _check_size(folder, sum(p.stat().st_size for p in paths), max_bytes)
+    tables = []
+    for arrow in paths:
+        try:
+            with pa.memory_map(str(arrow)) as source:
+                try:
+                    tables.append(pa.ipc.open_stream(source).read_all())
+                except pa.ArrowInvalid:  # the random-access file format, if a tool wrote it
+                    source.seek(0)
+                    tables.append(pa.ipc.open_file(source).read_all())
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(
+                f"{folder}: {arrow.name} is not a readable Arrow file "
+                f"({str(exc).splitlines()[0]}); save the dataset again with save_to_disk"
+            ) from None
+    try:
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    except pa.ArrowException as exc:
+        raise DataError(f"{folder}: its data files do not share one schema ({exc})") from None
+    return _arrow_rows(table, start, prefix), list(table.column_names)
+
+
+def read_datasets_folder(folder: Path, max_bytes: int, what: str = "file") -> Table:
+    """A Hugging Face ``datasets`` folder written by ``save_to_disk`` (a Dataset, or a
+    DatasetDict whose splits are all read: the pilot makes its own split)."""
+    if (folder / "dataset_dict.json").is_file():
+        info = _read_json_file(folder / "dataset_dict.json", folder)
+        splits = info.get("splits")
+        if (
+            not isinstance(splits, list)
+            or not splits
+            or not all(
+                isinstance(s, str) and s and "/" not in s and s not in (".", "..") for s in splits
+            )
+        ):
+            raise DataError(f"{folder}: dataset_dict.json lists no splits; save it again")
+        rows: list[Row] = []
+        columns: dict[str, None] = {}
+        for split in splits:
+            part, cols = _read_split(folder / split, max_bytes, f"{split} ", 1)
+            rows += part
+            columns.update(dict.fromkeys(cols))
+        detail = f"split{'s' if len(splits) > 1 else ''} {', '.join(splits)}"
+        return Table(rows, list(columns), kind="hf_folder", detail=detail)
+    if (folder / "state.json").is_file():
+        rows, columns = _read_split(folder, max_bytes, "", 1)
+        return Table(rows, columns, kind="hf_folder")
+    raise DataError(
+        f"{folder} is a folder but not a Hugging Face datasets folder (no state.json or "
+        f"dataset_dict.json from save_to_disk); the {what} must be one file: "
+        f"{ACCEPTED_FORMATS}"
+    )
