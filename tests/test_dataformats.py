@@ -349,3 +349,69 @@ def test_bad_data_is_one_line_and_exit_code_2_from_the_cli(tmp_path, capsys):
     assert code == 2
     assert err.startswith("advisor: error: ") and err.count("\n") == 1
     assert "Traceback" not in err and "line 2" in err
+
+
+# --- through the pilot -------------------------------------------------------------------
+
+
+def _chat_file(tmp_path: Path, system: str, n: int = 24) -> Path:
+    rows = [
+        {
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": f"What is item {i}?"},
+                {"role": "assistant", "content": f"Item {i} is a {'red' if i % 2 else 'blue'} box"},
+            ]
+        }
+        for i in range(n)
+    ]
+    return write_jsonl(tmp_path / "chat.jsonl", *rows)
+
+
+def test_the_pilot_records_the_format_and_takes_the_system_prompt_as_its_task(tmp_path):
+    from advisor.pilot import run_pilot
+    from advisor.pilot_context import PilotSettings
+
+    data = _chat_file(tmp_path, "Describe the item.")
+    events = []
+    settings = PilotSettings(
+        data=str(data), out=str(tmp_path / "run"), arms=("nearest_neighbor",), embedder="hashing"
+    )
+    results = run_pilot(settings, progress=events.append)
+    assert results["data"]["format"] == "openai_chat"
+    assert results["data"]["format_message"].startswith("read as OpenAI chat JSONL: 24")
+    saved = json.loads((tmp_path / "run" / "settings.json").read_text())
+    assert saved["task"] == "Describe the item."
+    assert {"arm": None, "stage": "data", "message": results["data"]["format_message"]} in events
+    run_pilot(settings)  # resume: the same command compares equal with the saved settings
+    given = PilotSettings(
+        data=str(data),
+        out=str(tmp_path / "run2"),
+        arms=("nearest_neighbor",),
+        embedder="hashing",
+        task="My own task",
+    )
+    results = run_pilot(given)
+    assert any("replaced by the task you gave" in w for w in results["data"]["warnings"])
+    assert json.loads((tmp_path / "run2" / "settings.json").read_text())["task"] == "My own task"
+
+
+def test_the_cli_prints_what_the_data_was_read_as(tmp_path, capsys):
+    from advisor.cli import main
+
+    data = _chat_file(tmp_path, "Describe the item.")
+    code = main(
+        [
+            "pilot",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "r"),
+            "--arms",
+            "nearest_neighbor",
+            "--embedder",
+            "hashing",
+        ]
+    )
+    assert code == 0
+    assert "  data: read as OpenAI chat JSONL: 24 conversations" in capsys.readouterr().err

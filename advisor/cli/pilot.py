@@ -177,9 +177,9 @@ class _Bars:
         from tqdm import tqdm
 
         arm, stage = event.get("arm", ""), event.get("stage", "")
-        if stage == "model":
+        if stage in ("model", "data"):
             self.close()
-            print(f"  model: {event.get('message')}", file=sys.stderr)
+            print(f"  {stage}: {event.get('message')}", file=sys.stderr)
             return
         if stage in ("ok", "failed", "skipped"):
             self.close()
@@ -280,7 +280,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run the pilot's arms on your examples and write RUN_DIR/results.json. "
         "Re-running into the same folder resumes: finished arms are kept.",
     )
-    p.add_argument("--data", required=True, help="examples: CSV or JSONL with input,output")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="examples: CSV/JSONL/JSON/Parquet with input,output, or OpenAI chat, Alpaca, "
+        "ShareGPT or TRL prompt-completion rows (detected), or a Hugging Face datasets folder",
+    )
     p.add_argument("--out", required=True, help="run folder to write (created if needed)")
     add_pilot_arguments(p)
     p.set_defaults(func=run)
