@@ -64,14 +64,18 @@ def register_arm(
 # -- shared pieces -------------------------------------------------------------------------
 
 
-def _prompt(ctx: PilotContext, ex: Example, shots=(), contexts=()) -> tuple[str, list[Context]]:
+def _fit(ctx: PilotContext, ex: Example, shots=(), contexts=()):
     gen = ctx.generator()
     system, reminder = ctx.system_message(), ctx.style_hint()
 
     def build(s, c):
         return gen.format_prompt(system, user_message(ex.input, s, c, reminder))
 
-    prompt, _, kept = fit_to_budget(build, gen.count_tokens, ctx.prompt_budget(), shots, contexts)
+    return fit_to_budget(build, gen.count_tokens, ctx.prompt_budget(), shots, contexts)
+
+
+def _prompt(ctx: PilotContext, ex: Example, shots=(), contexts=()) -> tuple[str, list[Context]]:
+    prompt, _, kept = _fit(ctx, ex, shots, contexts)
     return prompt, kept
 
 
@@ -88,6 +92,7 @@ def _generate(
     prompts: list[str],
     contexts: list[list[Context]] | None = None,
     generator=None,
+    shot_ids: list[list[str]] | None = None,
 ) -> list[Prediction]:
     gen = generator or ctx.generator()
     results = gen.generate(
@@ -110,6 +115,7 @@ def _generate(
                 prompt_tokens=res.prompt_tokens,
                 output_tokens=res.output_tokens,
                 doc_id=ex.doc_id,
+                shot_ids=shot_ids[i] if shot_ids else [],
             )
         )
     return preds
@@ -131,10 +137,12 @@ def zero_shot(ctx: PilotContext, test: list[Example]) -> ArmOutput:
 )
 def few_shot(ctx: PilotContext, test: list[Example]) -> ArmOutput:
     neighbours = ctx.similar_train_examples([ex.input for ex in test], ctx.settings.few_shot_k)
-    prompts = []
+    prompts, used = [], []
     for ex, shots in zip(test, neighbours, strict=True):
-        prompts.append(_prompt(ctx, ex, shots=[Shot(s.input, s.output) for s in shots])[0])
-    return ArmOutput(_generate(ctx, "few_shot", test, prompts))
+        prompt, kept, _ = _fit(ctx, ex, shots=[Shot(s.input, s.output) for s in shots])
+        prompts.append(prompt)
+        used.append([s.id for s in shots[: len(kept)]])  # the budget trims from the end
+    return ArmOutput(_generate(ctx, "few_shot", test, prompts, shot_ids=used))
 
 
 def _rag_arm(kind: str, arm: str) -> Callable[[PilotContext, list[Example]], ArmOutput]:
