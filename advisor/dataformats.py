@@ -177,12 +177,14 @@ def convert(table: Table, name: str, input_col: str, output_col: str) -> Convert
     rows = []
     for row, convo, system, output in zip(table.rows, convos, systems, outputs, strict=True):
         shown = None if out.task is not None else system
+        if shown is not None:  # the input is a transcript: keep the turns for the exports
+            out.turns[len(rows)] = tuple(convo)
         keep = {k: v for k, v in row.values.items() if k not in marker}
         values = {**keep, input_col: render_turns(convo, shown), output_col: output}
         rows.append(replace(row, values=values))
     columns = [input_col, output_col] + [c for c in table.columns if c not in marker]
     out.table = replace(table, rows=rows, columns=list(dict.fromkeys(columns)))
-    multi = sum(1 for t in turns if t)
+    multi = sum(1 for c in convos if len(c) > 1)
     if multi:
         out.notes.append(
             f"{multi} of them multi-turn (earlier turns folded into the input as a transcript)"

@@ -231,3 +231,16 @@ def test_what_each_export_needs_is_said(tmp_path, capsys):
          "--out", str(tmp_path / "o")]
     )  # fmt: skip
     assert code == 0 and check_chat_jsonl(tmp_path / "o/chat_jsonl/train.jsonl") == 3
+
+
+def test_differing_system_prompts_are_exported_per_example_not_as_input_text(tmp_path):
+    rows = [
+        {"messages": [{"role": "system", "content": "Be terse."},
+                      {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]},
+        {"messages": [{"role": "system", "content": "Be formal."},
+                      {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hey"}]},
+    ]  # fmt: skip
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    export_training_setup(None, "chat_jsonl", tmp_path / "o", data_path=tmp_path / "c.jsonl")
+    out = [json.loads(x) for x in (tmp_path / "o/chat_jsonl/train.jsonl").read_text().splitlines()]
+    assert [r["messages"] for r in out] == [r["messages"] for r in rows]
