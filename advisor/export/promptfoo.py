@@ -382,7 +382,8 @@ def write(
     for name, text in python_files.items():
         atomic_write_text(folder / name, text)
         written.append(folder / name)
-    primary = config["defaultTest"]["assert"][0]["metric"]
+    check = config["defaultTest"]["assert"][0]
+    primary, threshold = check["metric"], check["threshold"]
     lines = [
         "# promptfoo: keep evaluating the pilot's arms",
         "",
@@ -392,9 +393,13 @@ def write(
         "",
         f"- Prompts: {', '.join(p['label'] for p in config['prompts'])} (the pilot's own).",
         f"- Tests: the pilot's {len(config['tests'])} test items (`vars.input`, `vars.expected`).",
-        f"- Assertion: {primary}, the pilot's primary metric, scored by advisor's own "
-        "function (`advisor_metric.py`); graded metrics pass at "
-        f"{PASS_AT}, 0/1 metrics at 1.",
+        f"- Assertion: {primary}, the pilot's primary metric"
+        + (
+            ", scored by advisor's own function (`advisor_metric.py`)"
+            if check["type"] == "python"
+            else ""
+        )
+        + f"; a test passes at a score of {threshold:g} (compare the mean per prompt).",
         f"- Providers: {', '.join(p['label'] for p in config['providers'])}.",
         "",
         "`advisor_provider.py` and `advisor_metric.py` import advisor: set "
