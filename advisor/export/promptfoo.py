@@ -329,6 +329,7 @@ def build_config(
                     {"role": "user", "content": user_template(arm, reminder)},
                 ],
                 ensure_ascii=False,
+                indent=2,
             ),
         }
         for arm in ok
@@ -373,9 +374,18 @@ def write(
     """``promptfooconfig.yaml`` with its provider and assertion files; returns them."""
     import yaml
 
+    class _Dumper(yaml.SafeDumper):
+        """Multi-line text (the chat prompts, few-shot blocks, passages) as YAML ``|`` blocks,
+        so the config reads like the prompts it holds."""
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    _Dumper.add_representer(str, text)
     config, notes = build_config(run_dir, provider, data_path)
     path = folder / CONFIG
-    body = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.dump(config, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     atomic_write_text(path, _HEADER + body)
     written = [path]
     python_files = {"advisor_provider.py": _PROVIDER_PY, "advisor_metric.py": _METRIC_PY}
