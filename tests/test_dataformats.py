@@ -1,4 +1,4 @@
-"""Finetuning and eval formats read as pilot examples (advisor.dataformats + datafiles).
+"""Finetuning and eval formats read as pilot examples (advisor.data.formats + datafiles).
 
 Every format has a fixture in tests/fixtures/formats/ that loads, and a malformed one whose
 message names the bad rows and what a good row looks like.
@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from advisor.data import load_examples
-from advisor.dataformats import detect_format, render_turns
+from advisor.data.formats import detect_format, render_turns
+from advisor.data.load import load_examples
 from advisor.errors import DataError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"
@@ -369,8 +369,8 @@ def _chat_file(tmp_path: Path, system: str, n: int = 24) -> Path:
 
 
 def test_the_pilot_records_the_format_and_takes_the_system_prompt_as_its_task(tmp_path):
-    from advisor.pilot import run_pilot
-    from advisor.pilot_context import PilotSettings
+    from advisor.pilot.context import PilotSettings
+    from advisor.pilot.runner import run_pilot
 
     data = _chat_file(tmp_path, "Describe the item.")
     events = []

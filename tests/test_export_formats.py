@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from advisor.errors import AdvisorError
-from advisor.export import chat_problems, check_chat_jsonl, export_training_setup
+from advisor.finetune.export import chat_problems, check_chat_jsonl, export_training_setup
 from advisor.memory import plan_finetune
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"
@@ -150,8 +150,8 @@ def test_sharegpt_alternates_and_is_registered_with_its_tags(chat_export):
 
 
 def test_a_runs_split_gives_train_and_validation_files_without_test_items(tmp_path):
-    from advisor.pilot import run_pilot
-    from advisor.pilot_context import PilotSettings
+    from advisor.pilot.context import PilotSettings
+    from advisor.pilot.runner import run_pilot
 
     rows = [{"input": f"q{i}", "output": f"a{i}"} for i in range(20)]
     (tmp_path / "ex.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -210,7 +210,7 @@ def test_data_from_a_parquet_file_or_datasets_folder_exports_too(tmp_path):
 
 
 def test_the_writer_refuses_a_chat_file_that_would_break_the_rules(tmp_path):
-    from advisor.export.dataset import Pair, write_messages_jsonl
+    from advisor.finetune.export.dataset import Pair, write_messages_jsonl
 
     with pytest.raises(AdvisorError, match="example 2 .*empty or non-text content"):
         write_messages_jsonl(tmp_path / "x.jsonl", [Pair("q", "a"), Pair("q", " ")], "")

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from advisor.errors import AdvisorError
-from advisor.export import export_training_setup
-from advisor.export.promptfoo import literal
+from advisor.finetune.export import export_training_setup
+from advisor.finetune.export.promptfoo import literal
 
 SCHEMA = Path(__file__).parent / "fixtures" / "promptfoo" / "config-schema.json"
 
@@ -52,9 +52,9 @@ def api_run(tmp_path_factory):
     request recorded) and whose LoRA arm trained on the built-in model."""
     from openai_server import serve_builtin
 
-    from advisor.finetune import LoraSettings
-    from advisor.pilot import run_pilot
-    from advisor.pilot_context import PilotSettings
+    from advisor.finetune.lora import LoraSettings
+    from advisor.pilot.context import PilotSettings
+    from advisor.pilot.runner import run_pilot
 
     folder = tmp_path_factory.mktemp("pf")
     facts = [(f"Island {i}", f"Port {chr(65 + i)}{i}") for i in range(16)]
@@ -161,7 +161,7 @@ def test_tests_are_the_test_split_with_expected_answers(api_run, exported):
 
 
 def test_the_assertion_is_the_primary_metric_scored_by_advisor(api_run, exported):
-    from advisor.metrics import METRICS
+    from advisor.evaluation.metrics import METRICS
 
     folder_pf, config, _ = exported
     _, results, _, _ = api_run
@@ -219,8 +219,8 @@ def test_provider_flag_picks_promptfoos_provider_for_the_endpoint(api_run, tmp_p
 
 
 def test_a_local_run_uses_the_provider_file_and_a_format_adds_its_check(tmp_path):
-    from advisor.pilot import run_pilot
-    from advisor.pilot_context import PilotSettings
+    from advisor.pilot.context import PilotSettings
+    from advisor.pilot.runner import run_pilot
 
     rows = [{"input": f"Give item {i} as JSON", "output": json.dumps({"id": i})} for i in range(12)]
     (tmp_path / "ex.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from advisor.api_backend.providers import Provider, parse_provider
 from advisor.cli import build_parser, main
 from advisor.cli.pilot import settings_from_args
+from advisor.models.openai_api.providers import Provider, parse_provider
 
 
 @pytest.mark.parametrize(

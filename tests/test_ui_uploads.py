@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from advisor.data import load_knowledge_base
+from advisor.data.load import load_knowledge_base
 from advisor.errors import DataError
 from advisor.ui.store import load_session, new_token, save_session, valid_token
 from advisor.ui.uploads import (
@@ -118,7 +118,7 @@ def _zip(members: dict[str, bytes]) -> bytes:
 def test_a_zipped_datasets_folder_is_unpacked_and_its_folder_returned(tmp_path):
     from pathlib import Path
 
-    from advisor.data import load_examples
+    from advisor.data.load import load_examples
 
     folder = Path(__file__).parent / "fixtures" / "formats" / "hf_dataset"
     members = {

@@ -10,7 +10,7 @@ TRAINING_DEFAULT = "trl,axolotl,llamafactory"
 
 def run(args: argparse.Namespace) -> int:
     from advisor.errors import AdvisorError
-    from advisor.export import export_training_setup
+    from advisor.finetune.export import export_training_setup
 
     fmt = args.format
     if fmt is None:
