@@ -163,8 +163,10 @@ def test_every_format_from_a_real_plan(plan, tmp_path):
         assert ax["lora_r"] == plan["rank"] and ax["lora_target_modules"] == plan["target_modules"]
     assert ax["gradient_checkpointing"] is plan["gradient_checkpointing"]
     [ds] = ax["datasets"]
-    assert ds["type"] == "chat_template" and ds["field_messages"] == "messages"
-    check_messages(out / "axolotl" / ds["path"], rows)
+    assert ds["type"] == "chat_template" and ds["field_messages"] == "conversations"
+    assert ds["message_property_mappings"] == {"role": "from", "content": "value"}
+    assert ds["roles"] == {"user": ["human"], "assistant": ["gpt"], "system": ["system"]}
+    check_sharegpt(out / "axolotl" / ds["path"], rows)
 
     # LLaMA-Factory
     lf = yaml.safe_load((out / "llamafactory" / "llamafactory.yaml").read_text())
@@ -187,6 +189,15 @@ def test_every_format_from_a_real_plan(plan, tmp_path):
     for fmt in ("trl", "axolotl", "llamafactory"):
         readme = (out / fmt / "README.md").read_text()
         assert MODEL in readme and method in readme
+
+
+def check_sharegpt(path: Path, rows: list[dict]) -> None:
+    """What Axolotl reads through the dataset entry's mappings and roles."""
+    conversations = [r["conversations"] for r in json.loads(path.read_text())]
+    assert len(conversations) == len(rows)
+    for convo, row in zip(conversations, rows, strict=True):
+        assert [t["from"] for t in convo] == ["system", "human", "gpt"]
+        assert (convo[1]["value"], convo[2]["value"]) == (row["input"], row["output"])
 
 
 def check_messages(path: Path, rows: list[dict]) -> None:

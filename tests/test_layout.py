@@ -168,6 +168,7 @@ def test_every_arm_list_in_the_product_names_catalogued_arms_only():
     from advisor.decide.costs import OPTIONS
     from advisor.decide.evidence import COMBINED_ARMS, FINETUNE_ARMS, PROMPTING_ARMS, RAG_ARMS
     from advisor.evaluation.failure_analysis import RAG_ARMS as RETRIEVAL_ARMS
+    from advisor.finetune.export import promptfoo
     from advisor.pilot.results import WORKFLOW_PAIRS
     from advisor.report.charts import ARM_KIND
     from advisor.report.formatting import ARM_LABELS
@@ -176,6 +177,7 @@ def test_every_arm_list_in_the_product_names_catalogued_arms_only():
     named |= {a for o in OPTIONS for a in o.arms}
     named |= set(PROMPTING_ARMS + RAG_ARMS + FINETUNE_ARMS + COMBINED_ARMS)
     named |= {a for pair in WORKFLOW_PAIRS for a in pair}
+    named |= set(promptfoo.PROMPT_ARMS + promptfoo.RAG_ARMS + promptfoo.LORA_ARMS)
     assert named <= set(CATALOG)
     assert set(ARM_LABELS) == set(CATALOG)
 

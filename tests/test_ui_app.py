@@ -300,3 +300,52 @@ def test_report_page_offers_the_training_setup_when_finetuning_is_planned():
     data = str(get_sample("form").data)
     names = zipfile.ZipFile(io.BytesIO(export_zip(plan, "my-org/my-8b", None, data))).namelist()
     assert {n.split("/")[0] for n in names} >= {"trl", "axolotl", "llamafactory"}
+
+
+def test_chat_upload_is_named_back_and_its_system_prompt_becomes_the_task(_runs):
+    system = "You answer questions about trains in a few words."
+    rows = "".join(
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": f"Question {i}?"},
+                    {"role": "assistant", "content": f"Answer {i}"},
+                ]
+            }
+        )
+        + "\n"
+        for i in range(20)
+    )
+    at = goto(new_app().run(), "data")
+    at.radio(key="d__source").set_value("Upload my own files").run()
+    at.file_uploader(key="d__examples").set_value(("chat.jsonl", rows.encode(), ""))
+    at.run()
+    assert not at.exception and not at.error, texts(at.error)
+    infos = [i.replace("\\", "") for i in texts(at.info)]  # markdown escapes dropped
+    assert any("Read as OpenAI chat JSONL: 20 conversations" in i for i in infos), infos
+    assert not any("choose which column" in i for i in infos)  # no mapping asked for
+    assert at.text_input(key="d__task").value == system
+    assert any("20 examples" in s for s in texts(at.success))
+
+
+def test_a_zipped_datasets_folder_uploads(_runs):
+    import io
+    import zipfile
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "fixtures" / "formats" / "hf_dataset"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"hf_dataset/{path.relative_to(folder).as_posix()}")
+    at = goto(new_app().run(), "data")
+    at.radio(key="d__source").set_value("Upload my own files").run()
+    at.file_uploader(key="d__examples").set_value(("ds.zip", buffer.getvalue(), ""))
+    at.run()
+    assert not at.exception
+    infos = [i.replace("\\", "") for i in texts(at.info)]
+    assert any("Read as Alpaca Hugging Face datasets folder" in i for i in infos), infos
+    # all 4 rows of both splits were read (the fixture is too small for a pilot's split)
+    assert any("got 4" in e for e in texts(at.error)), texts(at.error)

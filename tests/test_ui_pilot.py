@@ -94,6 +94,17 @@ def test_pilot_runs_in_the_background_survives_a_refresh_and_feeds_the_report(_e
     assert "## " in files["md"].decode()
     # scores, quality, comparisons, retrieval, latency and memory (no LoRA arm: no loss)
     assert len(report.get("vega_lite_chart")) >= 5
+    # the team keeps evaluating in promptfoo, with the data in their tools' formats
+    import io
+    import zipfile
+
+    names = set(zipfile.ZipFile(io.BytesIO(report.session_state["eval_export"])).namelist())
+    assert {
+        "promptfoo/promptfooconfig.yaml",
+        "chat_jsonl/train.jsonl",
+        "alpaca/dataset_info.json",
+        "sharegpt/train.json",
+    } <= names
 
     # the run is listed among past runs and can be reopened from a new session
     other = goto(new_app().run(), "pilot")

@@ -102,3 +102,60 @@ def test_session_files_need_a_valid_token(tmp_path):
     assert load_session(tmp_path, token) == {"answers": {"task": "x"}}
     with pytest.raises(ValueError):
         save_session(tmp_path, "../../evil-token-xxxxxxxx", {})
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_zipped_datasets_folder_is_unpacked_and_its_folder_returned(tmp_path):
+    from pathlib import Path
+
+    from advisor.data.load import load_examples
+
+    folder = Path(__file__).parent / "fixtures" / "formats" / "hf_dataset"
+    members = {
+        f"export/{p.relative_to(folder).as_posix()}": p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+    path = save_examples("ds.zip", _zip(members), tmp_path, LIMIT)
+    assert path.is_dir() and (path / "dataset_dict.json").is_file()
+    assert path.is_relative_to(tmp_path / UPLOADS_DIR)
+    assert len(load_examples(path)) == 4
+    assert save_examples("again.zip", _zip(members), tmp_path, LIMIT) == path
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ({"../evil/state.json": b"{}"}, "unsafe path"),
+        ({"/abs/state.json": b"{}"}, "unsafe path"),
+        ({"notes.txt": b"hi"}, "holds no Hugging Face datasets folder"),
+    ],
+)
+def test_unsafe_or_datasetless_zips_are_refused(tmp_path, members, message):
+    with pytest.raises(DataError, match=message):
+        save_examples("ds.zip", _zip(members), tmp_path, LIMIT)
+    assert not (tmp_path.parent / "evil").exists()
+
+
+def test_a_broken_zip_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="not a readable zip file"):
+        save_examples("ds.zip", b"PK\x03\x04 broken", tmp_path, LIMIT)
+
+
+def test_check_data_names_the_format_and_the_task(tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "formats" / "openai_chat.jsonl"
+    check = check_data(fixture, None, test_size=0.4)
+    assert check.format_message.startswith("read as OpenAI chat JSONL: 5 conversations")
+    assert check.task and check.task.startswith("You are the support assistant")

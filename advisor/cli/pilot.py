@@ -96,10 +96,16 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--api-model", help="model name at the endpoint (default: the first listed)")
     p.add_argument(
+        "--provider",
+        metavar="ID",
+        help="the endpoint by name, in promptfoo's style: ollama:MODEL, openai:MODEL, "
+        "vllm[:URL], llamacpp[:URL]; presets --api-base, --api-model and --api-key-env "
+        "(flags given explicitly win)",
+    )
+    p.add_argument(
         "--api-key-env",
-        default="OPENAI_API_KEY",
-        help="NAME of the environment variable holding the API key (default OPENAI_API_KEY; "
-        "the key itself is never saved)",
+        help="NAME of the environment variable holding the API key (default OPENAI_API_KEY, "
+        "or the provider's own; the key itself is never saved)",
     )
     p.add_argument("--api-concurrency", type=int, default=4, help="requests in flight (4)")
     p.add_argument("--api-timeout", type=float, default=60.0, help="seconds per request (60)")
@@ -122,7 +128,15 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
 
     arms = tuple(a.strip() for a in (args.arms or "").split(",") if a.strip())
     smoke = (args.model or "") == BUILTIN_MODEL
+    api_base, api_model, key_env = args.api_base, args.api_model, args.api_key_env
     try:
+        if getattr(args, "provider", None):
+            from advisor.models.openai_api.providers import parse_provider
+
+            preset = parse_provider(args.provider)
+            api_base = api_base or preset.base_url
+            api_model = api_model or preset.model
+            key_env = key_env or preset.key_env
         lora = LoraSettings(
             rank=args.lora_rank,
             alpha=args.lora_alpha or 2 * args.lora_rank,
@@ -157,9 +171,9 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
             max_new_tokens=args.max_new_tokens,
             primary_metric=args.primary_metric,
             trust_remote_code=args.trust_remote_code,
-            api_base=args.api_base,
-            api_model=args.api_model,
-            api_key_env=args.api_key_env,
+            api_base=api_base,
+            api_model=api_model,
+            api_key_env=key_env or "OPENAI_API_KEY",
             api_concurrency=args.api_concurrency,
             api_timeout_s=args.api_timeout,
             mlflow=args.mlflow,
@@ -183,9 +197,9 @@ class ProgressBars:
         from tqdm import tqdm
 
         arm, stage = event.get("arm", ""), event.get("stage", "")
-        if stage == "model":
+        if stage in ("model", "data"):
             self.close()
-            print(f"  model: {event.get('message')}", file=sys.stderr)
+            print(f"  {stage}: {event.get('message')}", file=sys.stderr)
             return
         if stage in ("estimate", "budget"):
             self.close()
@@ -290,7 +304,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run the pilot's arms on your examples and write RUN_DIR/results.json. "
         "Re-running into the same folder resumes: finished arms are kept.",
     )
-    p.add_argument("--data", required=True, help="examples: CSV or JSONL with input,output")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="examples: CSV/JSONL/JSON/Parquet with input,output, or OpenAI chat, Alpaca, "
+        "ShareGPT or TRL prompt-completion rows (detected), or a Hugging Face datasets folder",
+    )
     p.add_argument("--out", required=True, help="run folder to write (created if needed)")
     add_pilot_arguments(p)
     p.set_defaults(func=run)

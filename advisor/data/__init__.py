@@ -8,7 +8,6 @@ examples and documents), ``splits`` (seeded, grouped train/validation/test), ``l
 
 from __future__ import annotations
 
-from advisor.data.files import ACCEPTED_FORMATS
 from advisor.data.leakage import LeakageReport, LeakPair, find_leakage, normalize_text
 from advisor.data.load import (
     DEFAULT_MAX_BYTES,
@@ -17,6 +16,7 @@ from advisor.data.load import (
     load_examples,
     load_knowledge_base,
 )
+from advisor.data.rows import ACCEPTED_FORMATS
 from advisor.data.samples import SAMPLE_NAMES, Sample, get_sample
 from advisor.data.splits import split_examples
 from advisor.data.types import Document, Example, ExampleSet, KnowledgeBase, Split

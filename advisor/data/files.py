@@ -1,9 +1,12 @@
-"""Read CSV, TSV, JSONL and JSON files into rows that remember where they came from.
+"""Read CSV, TSV, JSONL, JSON and Parquet files (and Hugging Face ``datasets`` folders)
+into rows that remember where they came from.
 
 Why not ``pandas.read_csv``: pandas fills short rows with NaN, forgets line numbers and
 raises a dozen exception types. Users fix data files by line number, so this reader keeps
 the line each row starts on, and turns every problem into a ``DataError`` that names the
-file, the line and the fix. ``advisor.data.load`` builds examples and documents from these rows.
+file, the line and the fix. Parquet and Arrow have no lines, so their rows are "row N"
+(1-based, in file order). ``advisor.data.load`` builds examples and documents from these rows;
+``advisor.data.formats`` reads chat, Alpaca, ShareGPT and TRL rows as input/output pairs.
 """
 
 from __future__ import annotations
@@ -13,37 +16,21 @@ import io
 import json
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
+from advisor.data.columnar import read_datasets_folder, read_parquet
+from advisor.data.rows import ACCEPTED_FORMATS, Row, Table, listing
 from advisor.errors import DataError
 
-ACCEPTED_FORMATS = ".csv, .tsv, .jsonl (one JSON object per line) or .json (a list of objects)"
-_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+}
 _UTF8_BOM = b"\xef\xbb\xbf"
-_SHOW = 5  # how many offending lines a message lists before "and N more"
-
-
-@dataclass(frozen=True)
-class Row:
-    where: str  # "line 5", "item 3" or "row 3": how messages point at this row
-    line: int | None  # first source line, when the format has lines
-    values: dict[str, object]
-
-
-@dataclass(frozen=True)
-class Table:
-    rows: list[Row]
-    columns: list[str]  # every column seen, in order of first appearance
-
-
-def listing(items: list[str], limit: int = _SHOW) -> str:
-    """'a, b and c' with at most ``limit`` items named, so messages stay one readable line."""
-    shown = items[:limit]
-    rest = len(items) - len(shown)
-    if rest:
-        return f"{', '.join(shown)} and {rest} more"
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def as_text(value: object, column: str, where: str, name: str) -> str | None:
@@ -104,7 +91,19 @@ def read_text(path: Path, max_bytes: int, what: str = "file") -> str:
 def read_table(
     path: Path, max_bytes: int, max_rows: int, what: str = "file", rows_param: str = "max_rows"
 ) -> Table:
-    """Rows of a data file; the format comes from the extension (content for unknown ones)."""
+    """Rows of a data file; the format comes from the extension (content for unknown ones).
+
+    A folder is read as a Hugging Face ``datasets`` folder (``save_to_disk``); Parquet and
+    Arrow are read with pyarrow.
+    """
+    from dataclasses import replace
+
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        if path.is_dir():
+            table = read_datasets_folder(path, max_bytes, what)
+        else:
+            table = read_parquet(path, max_bytes, what)
+        return _check_rows(table, str(path), max_rows, rows_param)
     text = read_text(path, max_bytes, what)
     if not text.strip():
         raise DataError(f"{path} is empty; it needs a header line and at least one row")
@@ -127,6 +126,10 @@ def read_table(
         table = parse_jsonl(text, name)
     else:
         table = parse_csv(text, name, delimiter="\t" if kind == "tsv" else ",")
+    return _check_rows(replace(table, kind=kind), name, max_rows, rows_param)
+
+
+def _check_rows(table: Table, name: str, max_rows: int, rows_param: str) -> Table:
     if not table.rows:
         raise DataError(f"{name} has no data rows; add at least one row below the header")
     if len(table.rows) > max_rows:
@@ -315,4 +318,4 @@ def table_from_dataframe(frame: object, max_rows: int) -> Table:
         Row(f"row {label}", None, {c: cell(v) for c, v in zip(columns, values, strict=True)})
         for label, values in zip(frame.index, frame.itertuples(index=False), strict=True)
     ]
-    return Table(rows, columns)
+    return Table(rows, columns, kind="dataframe")

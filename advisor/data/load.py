@@ -28,6 +28,7 @@ from advisor.data.files import (
     read_text,
     table_from_dataframe,
 )
+from advisor.data.formats import RECOGNISED, convert
 from advisor.data.leakage import LeakageReport, LeakPair, find_leakage, normalize_text
 from advisor.data.splits import split_examples
 from advisor.data.types import Document, Example, ExampleSet, KnowledgeBase, Split
@@ -65,11 +66,14 @@ def load_examples(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_rows: int = 100_000,
 ) -> ExampleSet:
-    """Examples from a CSV/TSV/JSONL/JSON file or a DataFrame, validated and de-duplicated.
+    """Examples from a CSV/TSV/JSONL/JSON/Parquet file, a Hugging Face ``datasets`` folder
+    or a DataFrame, validated and de-duplicated.
 
-    ``doc_id`` and ``id`` columns are optional. Exact duplicates (same normalised input and
-    output) are dropped with a warning; one input with different outputs is kept, warned
-    about, and later kept in one split by ``split_examples``.
+    Input/output columns, OpenAI chat, Alpaca, ShareGPT and TRL prompt-completion rows are
+    recognised from the columns (:mod:`advisor.data.formats`); ``ExampleSet.message`` says
+    which was read. ``doc_id`` and ``id`` columns are optional. Exact duplicates (same
+    normalised input and output) are dropped with a warning; one input with different
+    outputs is kept, warned about, and later kept in one split by ``split_examples``.
     """
     if input_col == output_col:
         raise DataError(f"input and output must be different columns (both are {input_col!r})")
@@ -78,11 +82,14 @@ def load_examples(
         table, name = read_table(path, max_bytes, max_rows, "examples file"), str(path)
     else:
         table, name = table_from_dataframe(source, max_rows), "the DataFrame"
+    read = convert(table, name, input_col, output_col)
+    table = read.table
     _require(
         table,
         name,
         (input_col, output_col),
-        "or map it with --input-col / --output-col (input_col=... / output_col=... in Python)",
+        "or map it with --input-col / --output-col (input_col=... / output_col=... in Python)"
+        f", or use a recognised format: {RECOGNISED}",
     )
 
     def text(row: Row, column: str | None) -> str | None:
@@ -101,7 +108,15 @@ def load_examples(
         ex_id = (text(row, id_col) or "").strip() if has_ids else f"ex{number}"
         doc_id = text(row, doc_id_col)
         examples.append(
-            Example(ex_id, pair[0] or "", pair[1] or "", doc_id and doc_id.strip(), row.line)
+            Example(
+                ex_id,
+                pair[0] or "",
+                pair[1] or "",
+                doc_id and doc_id.strip(),
+                row.line,
+                read.turns[number - 1],
+                read.systems[number - 1],
+            )
         )
     for column, wheres in empty.items():
         if wheres:
@@ -113,7 +128,14 @@ def load_examples(
     if has_ids:
         blank_fix = f"give every row an id, or drop the {id_col!r} column to number rows"
         _check_ids([ex.id for ex in examples], wheres, name, str(id_col), blank_fix)
-    return _deduplicate(examples, wheres)
+    exset = _deduplicate(examples, wheres)
+    return ExampleSet(
+        exset.examples,
+        read.warnings + exset.warnings,
+        read.format,
+        read.message(len(exset.examples)),
+        read.task,
+    )
 
 
 def _require(table: Table, name: str, columns: tuple[str, ...], how: str) -> None:

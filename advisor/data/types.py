@@ -20,6 +20,10 @@ class Example:
     output: str
     doc_id: str | None = None  # knowledge-base document holding the answer, if known
     line: int | None = None  # source line the row starts on (None for DataFrames/.json lists)
+    # A conversation's input turns ((role, text), ending with the user's) when it had more
+    # than one: ``input`` is their transcript; the exports write the turns back as turns.
+    turns: tuple[tuple[str, str], ...] = ()
+    system: str | None = None  # the row's own system prompt (chat formats), if any
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class Document:
 class ExampleSet:
     examples: list[Example]
     warnings: list[str] = field(default_factory=list)
+    format: str = "plain"  # advisor.data.formats.FORMATS key the file was read as
+    message: str = ""  # "read as OpenAI chat JSONL: 412 conversations, ..." for the user
+    task: str | None = None  # the system prompt every conversation shared, if any
 
     def __len__(self) -> int:
         return len(self.examples)

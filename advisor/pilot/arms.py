@@ -73,15 +73,15 @@ def register_arm(name: str):
 
 def build_prompt(
     ctx: PilotContext, ex: Example, shots=(), contexts=()
-) -> tuple[str, list[Context]]:
+) -> tuple[str, list[Shot], list[Context]]:
+    """The prompt for ``ex`` within the model's budget, and the shots and passages it kept."""
     gen = ctx.generator()
     system, reminder = ctx.system_message(), ctx.style_hint()
 
     def build(s, c):
         return gen.format_prompt(system, user_message(ex.input, s, c, reminder))
 
-    prompt, _, kept = fit_to_budget(build, gen.count_tokens, ctx.prompt_budget(), shots, contexts)
-    return prompt, kept
+    return fit_to_budget(build, gen.count_tokens, ctx.prompt_budget(), shots, contexts)
 
 
 def retrieve_contexts(ctx: PilotContext, kind: str, texts: list[str]) -> list[list[Context]]:
@@ -97,6 +97,7 @@ def generate_predictions(
     prompts: list[str],
     contexts: list[list[Context]] | None = None,
     generator=None,
+    shot_ids: list[list[str]] | None = None,
 ) -> list[Prediction]:
     gen = generator or ctx.generator()
     results = gen.generate(
@@ -119,6 +120,7 @@ def generate_predictions(
                 prompt_tokens=res.prompt_tokens,
                 output_tokens=res.output_tokens,
                 doc_id=ex.doc_id,
+                shot_ids=shot_ids[i] if shot_ids else [],
             )
         )
     return preds
@@ -127,30 +129,34 @@ def generate_predictions(
 # -- prompts per arm (the arms and the calibration both build them) -------------------------
 
 
-def test_prompts(
-    ctx: PilotContext, arm: str, examples: list[Example]
-) -> tuple[list[str], list[list[Context]] | None]:
-    """The prompts ``arm`` answers ``examples`` with, and the passages each one kept."""
-    info = CATALOG[arm]
+@dataclass
+class ArmPrompts:
+    prompts: list[str]
+    contexts: list[list[Context]] | None = None  # the passages each prompt kept (RAG arms)
+    shot_ids: list[list[str]] | None = None  # the examples each prompt kept (few_shot)
+
+
+def test_prompts(ctx: PilotContext, arm: str, examples: list[Example]) -> ArmPrompts:
+    """The prompts ``arm`` answers ``examples`` with, and what each one kept."""
     if arm == "few_shot":
-        neighbours = ctx.similar_train_examples(
-            [ex.input for ex in examples], ctx.settings.few_shot_k
-        )
-        shots = [[Shot(s.input, s.output) for s in row] for row in neighbours]
-        return [
-            build_prompt(ctx, ex, shots=sh)[0] for ex, sh in zip(examples, shots, strict=True)
-        ], None
-    kind = _retriever_of(ctx, arm) if info.needs_kb else None
+        k = ctx.settings.few_shot_k
+        neighbours = ctx.similar_train_examples([ex.input for ex in examples], k)
+        out = ArmPrompts([], shot_ids=[])
+        for ex, row in zip(examples, neighbours, strict=True):
+            prompt, kept, _ = build_prompt(ctx, ex, shots=[Shot(s.input, s.output) for s in row])
+            out.prompts.append(prompt)
+            out.shot_ids.append([s.id for s in row[: len(kept)]])  # trimmed from the end
+        return out
+    kind = _retriever_of(ctx, arm) if CATALOG[arm].needs_kb else None
     if kind is None:
-        return [build_prompt(ctx, ex)[0] for ex in examples], None
-    prompts, kept = [], []
-    for ex, ctxs in zip(
-        examples, retrieve_contexts(ctx, kind, [ex.input for ex in examples]), strict=True
-    ):
-        prompt, used = build_prompt(ctx, ex, contexts=ctxs)
-        prompts.append(prompt)
-        kept.append(used)
-    return prompts, kept
+        return ArmPrompts([build_prompt(ctx, ex)[0] for ex in examples])
+    out = ArmPrompts([], contexts=[])
+    retrieved = retrieve_contexts(ctx, kind, [ex.input for ex in examples])
+    for ex, ctxs in zip(examples, retrieved, strict=True):
+        prompt, _, used = build_prompt(ctx, ex, contexts=ctxs)
+        out.prompts.append(prompt)
+        out.contexts.append(used)
+    return out
 
 
 def training_pairs(ctx: PilotContext, arm: str, examples: list[Example]) -> list[TrainPair]:
@@ -180,8 +186,10 @@ def _retriever_of(ctx: PilotContext, arm: str) -> str:
 
 def _prompting_arm(arm: str) -> Callable[[PilotContext, list[Example]], ArmOutput]:
     def run(ctx: PilotContext, test: list[Example]) -> ArmOutput:
-        prompts, kept = test_prompts(ctx, arm, test)
-        return ArmOutput(generate_predictions(ctx, arm, test, prompts, kept))
+        p = test_prompts(ctx, arm, test)
+        return ArmOutput(
+            generate_predictions(ctx, arm, test, p.prompts, p.contexts, shot_ids=p.shot_ids)
+        )
 
     return run
 
@@ -211,8 +219,8 @@ def _train_and_generate(ctx: PilotContext, arm: str, test: list[Example]) -> Arm
         smoke=base.smoke,
         context_length=base.context_length,
     )
-    prompts, kept = test_prompts(ctx, arm, test)
-    preds = generate_predictions(ctx, arm, test, prompts, kept, generator=tuned)
+    p = test_prompts(ctx, arm, test)
+    preds = generate_predictions(ctx, arm, test, p.prompts, p.contexts, generator=tuned)
     train = result.to_dict()
     train["adapter_dir"] = f"adapters/{arm}"
     return ArmOutput(preds, train=train)

@@ -97,7 +97,7 @@ def count_work(ctx: PilotContext, arms: list[str]) -> dict[str, ArmWork]:
         info = CATALOG[arm]
         if not info.needs_llm:
             continue
-        prompt = _mean_tokens(gen, test_prompts(ctx, arm, sample)[0])
+        prompt = _mean_tokens(gen, test_prompts(ctx, arm, sample).prompts)
         if not info.trains:
             work[arm] = ArmWork(prompt, new)
             continue
@@ -125,7 +125,7 @@ def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
     t_start = time.perf_counter()
     gen, split, settings = ctx.generator(), ctx.split, ctx.settings
     batch = max(1, min(settings.batch_size, len(split.test)))
-    short = test_prompts(ctx, "zero_shot", _sample(split.test, batch))[0]
+    short = test_prompts(ctx, "zero_shot", _sample(split.test, batch)).prompts
     short_tokens = sum(gen.count_tokens(p) for p in short)
     t0 = time.perf_counter()
     gen.generate(short, max_new_tokens=1, batch_size=batch)
@@ -137,7 +137,7 @@ def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
     longest = max(work, key=lambda a: work[a].prompt_tokens, default=None)
     if longest is not None and work[longest].prompt_tokens > 2 * short_tokens / len(short):
         few = min(4, batch)
-        long_prompts = test_prompts(ctx, longest, _sample(split.test, few))[0]
+        long_prompts = test_prompts(ctx, longest, _sample(split.test, few)).prompts
         t3 = time.perf_counter()
         gen.generate(long_prompts, max_new_tokens=1, batch_size=few)
         long_tokens = sum(gen.count_tokens(p) for p in long_prompts)

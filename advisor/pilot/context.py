@@ -138,6 +138,7 @@ class Prediction:
     output_tokens: int = 0
     doc_id: str | None = None
     error: str | None = None
+    shot_ids: list[str] = field(default_factory=list)  # few_shot: the examples in its prompt
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -70,6 +70,26 @@ def _load_inputs(settings: PilotSettings):
     return exset, documents
 
 
+def _task_from_data(settings: PilotSettings, exset) -> PilotSettings:
+    """A system prompt every conversation shares is the pilot's task, unless --task is given.
+
+    Why in the settings: settings.json then records the task the arms were given, so a
+    resume compares like with like and the exports write the same system turn.
+    """
+    from dataclasses import replace
+
+    if not exset.task:
+        return settings
+    if not settings.task.strip():
+        return replace(settings, task=exset.task)
+    if settings.task.strip() != exset.task.strip():
+        exset.warnings.append(
+            "the data's system prompt was replaced by the task you gave (--task); leave the "
+            "task empty to use the system prompt"
+        )
+    return settings
+
+
 def _split(settings: PilotSettings, examples) -> Split:
     from advisor.data.load import split_examples
 
@@ -221,6 +241,9 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     configure_threads()
     run_dir = Path(settings.out)
     exset, documents = _load_inputs(settings)
+    settings = _task_from_data(settings, exset)
+    if progress and exset.message:
+        progress({"arm": None, "stage": "data", "message": exset.message})
     arms = choose_arms(settings, bool(documents))
     split = _split(settings, exset.examples)
     if not split.test:
@@ -368,6 +391,8 @@ def _data_summary(exset, split: Split, documents, embedder, settings) -> dict[st
         "leakage": leak.to_dict(),
         "warnings": list(exset.warnings),
         "data_file": Path(settings.data).name,
+        "format": exset.format,  # advisor.data.formats.FORMATS key the file was read as
+        "format_message": exset.message,
     }
 
 

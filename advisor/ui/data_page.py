@@ -20,7 +20,7 @@ from advisor.ui.uploads import (
     KB_SUFFIXES,
     DataCheck,
     check_data,
-    read_columns,
+    detect_examples,
     save_examples,
     save_knowledge_base,
 )
@@ -67,7 +67,9 @@ def _upload_choice(data: dict[str, Any]) -> None:
         "Examples: one row per (input, output) pair",
         key="d__examples",
         help=f"{', '.join(EXAMPLE_SUFFIXES)}: CSV/TSV with a header line, JSONL (one JSON "
-        "object per line) or a JSON list of objects.",
+        "object per line), a JSON list of objects or Parquet, with input/output columns or "
+        "in OpenAI chat, Alpaca, ShareGPT or TRL prompt-completion form (detected); a "
+        "Hugging Face datasets folder (save_to_disk) as a .zip.",
     )
     if examples is not None:
         try:
@@ -78,6 +80,8 @@ def _upload_choice(data: dict[str, Any]) -> None:
             if data.get("examples") != str(path):
                 data.update(examples=str(path), examples_name=examples.name)
                 data.pop("input_col", None)
+                if data.pop("task_from", None):  # the old file's system prompt
+                    data.pop("task", None)
                 state.save()
     kb_files = st.file_uploader(
         "Knowledge base (optional): one table with id and text, or several .txt/.md files",
@@ -121,10 +125,16 @@ def _forget_widgets_of_other_data(data: dict[str, Any]) -> None:
 def _column_mapping(data: dict[str, Any]) -> bool:
     """Pick input/output/doc_id columns; False when the file cannot be read."""
     try:
-        columns = read_columns(data["examples"])
+        columns, fmt = detect_examples(data["examples"])
     except AdvisorError as exc:
         widgets.error(exc)
         return False
+    if fmt != "plain":  # chat, Alpaca, ShareGPT, TRL: the reader knows the fields
+        chosen = {"input_col": "input", "output_col": "output", "doc_id_col": "doc_id"}
+        if any(data.get(k) != v for k, v in chosen.items()):
+            data.update(chosen)
+            state.save()
+        return True
 
     def guess(saved: str | None, wanted: str) -> int | None:
         """The saved or conventional column; None (the user must pick) rather than a guess."""
@@ -204,12 +214,22 @@ def _stamp(*paths: str | None) -> tuple[float, ...]:
     return tuple(Path(p).stat().st_mtime if p and Path(p).exists() else 0.0 for p in paths)
 
 
-def _show_check(data: dict[str, Any]) -> None:
+def _run_check(data: dict[str, Any]) -> DataCheck:
     cols = (data.get("input_col") or "input", data.get("output_col") or "output")
     kb = data.get("kb")
     check = _cached_check(
         data["examples"], kb, (*cols, data.get("doc_id_col")), _stamp(data["examples"], kb)
     )
+    if check.task and not data.get("task") and data.get("task_from") != data["examples"]:
+        # the conversations' shared system prompt is the task (once: the user may clear it)
+        data.update(task=check.task, task_from=data["examples"])
+        state.save()
+    return check
+
+
+def _show_check(data: dict[str, Any], check: DataCheck) -> None:
+    if check.format_message:
+        st.info(escape_md(check.format_message[0].upper() + check.format_message[1:] + "."))
     st.subheader("Checks")
     for message in check.errors:
         widgets.error(message)
@@ -261,7 +281,10 @@ def render() -> None:
     else:
         _upload_choice(data)
     if not data.get("examples"):
-        st.info("No examples yet: upload a CSV or JSONL file, or pick a bundled sample.")
+        st.info(
+            "No examples yet: upload a CSV, JSONL, Parquet or chat-format file, or pick a "
+            "bundled sample."
+        )
         return
     names = ", ".join(data.get("kb_names") or []) or "none"
     shown = escape_md(f"Examples: {data.get('examples_name')} · knowledge base: {names}")
@@ -271,8 +294,9 @@ def render() -> None:
         return
     _forget_widgets_of_other_data(data)
     if _column_mapping(data):
+        check = _run_check(data)
         _task_fields(data)
-        _show_check(data)
+        _show_check(data, check)
         if data.get("checked_ok"):
             st.page_link(
                 "advisor/ui/pages/pilot.py", label="Next: run a pilot", icon=":material/play_arrow:"

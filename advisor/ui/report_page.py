@@ -94,6 +94,39 @@ def _downloads(run_dir: Path | None, answers_json: str) -> None:
         )
 
 
+EVAL_FORMATS = "promptfoo,chat_jsonl,alpaca,sharegpt"
+EVAL_KEY = "eval_export"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def eval_zip(run_dir: str, stamp: float) -> bytes:
+    """The run as a promptfoo eval plus its train/validation data (cached per results)."""
+    from advisor.finetune.export import export_archive
+
+    return export_archive(None, EVAL_FORMATS, run_dir=run_dir)
+
+
+def _eval_download(run_dir: Path) -> None:
+    """Where the team goes next: promptfoo with the pilot's prompts, and the data."""
+    stamp = (run_dir / "results.json").stat().st_mtime
+    try:
+        data = eval_zip(str(run_dir), stamp)
+    except AdvisorError as exc:
+        st.caption(escape_md(f"No promptfoo export for this run: {exc}"))
+        return
+    st.session_state[EVAL_KEY] = data
+    st.download_button(
+        "Keep evaluating: promptfoo config + data (chat JSONL, Alpaca, ShareGPT) .zip",
+        data,
+        file_name="advisor-promptfoo-and-data.zip",
+        mime="application/zip",
+        key="r__dl_eval",
+        icon=":material/download:",
+        help="promptfooconfig.yaml with the pilot's prompts per arm, its test split and its "
+        "primary metric; the train/validation split in the formats training tools read.",
+    )
+
+
 PLAN_FIELDS = (
     ("method", "method"),
     ("rank", "LoRA rank"),
@@ -202,6 +235,8 @@ def render() -> None:
             _downloads(run_dir if results is not None else None, answers_json)
         except AdvisorError as exc:
             widgets.error(f"The report cannot be rendered: {exc}")
+        if results is not None and run_dir is not None:
+            _eval_download(run_dir)
     with right:
         st.markdown("**Scores** (higher = more suitable)")
         scores = [

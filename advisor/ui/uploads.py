@@ -20,12 +20,14 @@ from pathlib import Path
 
 from advisor.errors import DataError
 
-EXAMPLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
+# .zip: a Hugging Face datasets folder (save_to_disk) zipped, since a browser sends files
+EXAMPLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".zip")
 KB_TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
 KB_DOC_SUFFIXES = (".txt", ".md")
 KB_SUFFIXES = KB_TABLE_SUFFIXES + KB_DOC_SUFFIXES
 UPLOADS_DIR = "_uploads"
 MAX_KB_FILES = 2_000
+MAX_ZIP_MEMBERS = 1_000
 
 
 def check_upload(name: str, size: int, allowed: tuple[str, ...], what: str, limit: int) -> str:
@@ -65,9 +67,55 @@ def _write(path: Path, content: bytes) -> Path:
 
 
 def save_examples(name: str, content: bytes, root: Path, limit: int) -> Path:
-    """Store an uploaded examples file; returns its generated path."""
+    """Store an uploaded examples file; returns its generated path.
+
+    A ``.zip`` must hold a Hugging Face datasets folder (``save_to_disk``); it is unpacked
+    next to the stored zip and the dataset folder inside is returned.
+    """
     suffix = check_upload(name, len(content), EXAMPLE_SUFFIXES, "examples file", limit)
-    return _write(_folder(root, b"examples", content) / f"examples{suffix}", content)
+    path = _write(_folder(root, b"examples", content) / f"examples{suffix}", content)
+    return _unzip_dataset(path, name, limit) if suffix == ".zip" else path
+
+
+def _unzip_dataset(path: Path, name: str, limit: int) -> Path:
+    """The datasets folder inside an uploaded zip; member names never leave ``dataset/``."""
+    import shutil
+    import zipfile
+    from pathlib import PurePosixPath
+
+    target = path.parent / "dataset"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise DataError(f"{name!r} holds {len(members):,} files; a dataset needs a few")
+            if sum(m.file_size for m in members) > 4 * limit:
+                raise DataError(f"{name!r} unpacks to more than {4 * limit / 1e6:.0f} MB")
+            if not target.is_dir():
+                tmp = path.parent / ".dataset.tmp"
+                shutil.rmtree(tmp, ignore_errors=True)
+                tmp.mkdir(parents=True)
+                for member in members:
+                    parts = PurePosixPath(member.filename.replace("\\", "/")).parts
+                    if not parts or member.filename.startswith("/") or ".." in parts:
+                        raise DataError(f"{name!r} holds an unsafe path {member.filename!r}")
+                    if parts[0] == "__MACOSX":
+                        continue
+                    dest = tmp.joinpath(*parts)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    dest.write_bytes(archive.read(member))
+                tmp.replace(target)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{name!r} is not a readable zip file ({exc})") from None
+    markers = ("dataset_dict.json", "state.json")
+    found = sorted((p.parent for m in markers for p in target.rglob(m)), key=lambda p: len(p.parts))
+    if not found:
+        raise DataError(
+            f"{name!r} holds no Hugging Face datasets folder (no state.json or "
+            "dataset_dict.json): zip the folder written by save_to_disk, or upload a "
+            ".jsonl/.csv/.parquet file"
+        )
+    return found[0]
 
 
 def _doc_id(name: str) -> str:
@@ -132,12 +180,22 @@ def save_knowledge_base(files: list[tuple[str, bytes]], root: Path, limit: int) 
 
 def read_columns(path: str | Path) -> list[str]:
     """Column names of an examples file (for mapping); DataError if it cannot be read."""
+    return detect_examples(path)[0]
+
+
+def detect_examples(path: str | Path) -> tuple[list[str], str]:
+    """The file's columns and the format they mark (``advisor.data.formats.FORMATS`` key).
+
+    A chat, Alpaca, ShareGPT or TRL file needs no column mapping: the page says what it
+    was read as instead.
+    """
     from advisor.data.files import check_path, read_table
+    from advisor.data.formats import detect_format
     from advisor.data.load import DEFAULT_MAX_BYTES
 
     what = "examples file"
     table = read_table(check_path(path, what), DEFAULT_MAX_BYTES, 100_000, what)
-    return list(table.columns)
+    return list(table.columns), detect_format(table.columns)
 
 
 @dataclass
@@ -148,6 +206,8 @@ class DataCheck:
     documents: list = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    format_message: str = ""  # "read as OpenAI chat JSONL: 412 conversations, ..."
+    task: str | None = None  # the system prompt every conversation shares, if any
     leakage: str | None = None  # one-line summary
     leaked: int = 0
     n_train: int = 0
@@ -181,6 +241,7 @@ def check_data(
     try:
         exset = load_examples(examples_path, input_col, output_col, doc_id_col or None)
         out.examples, out.warnings = list(exset.examples), list(exset.warnings)
+        out.format_message, out.task = exset.message, exset.task
     except AdvisorError as exc:
         out.errors.append(str(exc))
     if kb_path:

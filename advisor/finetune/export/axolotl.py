@@ -1,10 +1,13 @@
-"""Axolotl: one YAML (``axolotl train axolotl.yaml``) and chat-messages JSONL.
+"""Axolotl: one YAML (``axolotl train axolotl.yaml``) and ShareGPT JSON data.
 
 Keys follow Axolotl's documented config (``base_model``, ``datasets`` with
 ``type: chat_template``, ``adapter``, ``lora_*``, ``sequence_len``, ``micro_batch_size``,
 ``gradient_accumulation_steps``, ``num_epochs``, ``optimizer``, ``lr_scheduler``...).
-The tokenizer's own chat template formats the data (ChatML when it has none), and only the
-assistant turn is trained on unless the pilot trained on prompts too.
+The data is ShareGPT (``conversations`` of ``from``/``value`` turns), read through
+``chat_template`` with ``message_property_mappings`` and ``roles``, the way Axolotl's docs
+read ShareGPT since its ``sharegpt`` type was retired. The tokenizer's own chat template
+formats it (ChatML when it has none), and only the assistant turns are trained on unless
+the pilot trained on prompts too.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from advisor.finetune.export.dataset import TrainingData, write_messages_jsonl
+from advisor.finetune.export.dataset import TrainingData, write_sharegpt
 from advisor.finetune.export.spec import TrainingSpec
 from advisor.pilot.rundir import atomic_write_text
 
@@ -31,8 +34,9 @@ def _dataset(path: str, roles: list[str], eval_split: bool = False) -> dict[str,
         "path": path,
         "ds_type": "json",
         "type": "chat_template",
-        "field_messages": "messages",
-        "message_property_mappings": {"role": "role", "content": "content"},
+        "field_messages": "conversations",
+        "message_property_mappings": {"role": "from", "content": "value"},
+        "roles": {"user": ["human"], "assistant": ["gpt"], "system": ["system"]},
         "roles_to_train": roles,
         "train_on_eos": "turn",
     }
@@ -49,10 +53,10 @@ def config_dict(spec: TrainingSpec, has_eval: bool) -> dict[str, Any]:
         "load_in_4bit": spec.method == "qlora",
         "strict": False,
         "chat_template": "tokenizer_default_fallback_chatml",
-        "datasets": [_dataset("data/train.jsonl", roles)],
+        "datasets": [_dataset("data/train.json", roles)],
     }
     if has_eval:
-        cfg["test_datasets"] = [_dataset("data/eval.jsonl", roles, eval_split=True)]
+        cfg["test_datasets"] = [_dataset("data/eval.json", roles, eval_split=True)]
     cfg["val_set_size"] = 0.0
     cfg["dataset_prepared_path"] = "last_run_prepared"
     cfg["output_dir"] = f"./outputs/advisor-{spec.method}"
@@ -94,12 +98,4 @@ def write(spec: TrainingSpec, data: TrainingData, folder: Path) -> list[Path]:
     path = folder / CONFIG
     body = yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, default_flow_style=False)
     atomic_write_text(path, _HEADER + body)
-    paths = [
-        path,
-        write_messages_jsonl(folder / "data" / "train.jsonl", data.train, spec.system_prompt),
-    ]
-    if data.eval:
-        paths.append(
-            write_messages_jsonl(folder / "data" / "eval.jsonl", data.eval, spec.system_prompt)
-        )
-    return paths
+    return [path, *write_sharegpt(folder / "data", data, spec.system_prompt)]

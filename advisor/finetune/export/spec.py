@@ -140,7 +140,7 @@ def _pilot(run_dir: str | Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
     return settings, read_json(run / "results.json") or {}
 
 
-def _system_prompt(settings: dict[str, Any]) -> str:
+def system_prompt(settings: dict[str, Any]) -> str:
     from advisor.pilot.prompts import system_message
 
     hint = None
@@ -244,7 +244,7 @@ def build_spec(
         method=method,
         target_modules=targets or TrainingSpec.target_modules,
         grad_accum=max(1, EFFECTIVE_BATCH // values["micro_batch_size"]),
-        system_prompt=_system_prompt(settings),
+        system_prompt=system_prompt(settings),
         sources=sources,
         notes=tuple(notes),
         **values,
