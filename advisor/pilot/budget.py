@@ -250,7 +250,7 @@ def planned_estimate(
     peaks = {a: p for a, p in (estimate.get("per_arm_peak_mb") or {}).items() if a in plan.arms}
     return {
         **estimate,
-        "seconds": round(sum(seconds.values()), 1),
+        "seconds": round(plan.spent_s + sum(seconds.values()) + SETUP_S, 1),
         "per_arm_seconds": seconds,
         "per_arm_peak_mb": peaks,
         "peak_memory_mb": max(peaks.values(), default=estimate.get("peak_memory_mb")),

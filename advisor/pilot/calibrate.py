@@ -248,7 +248,12 @@ def _training_extra_mb(ctx: PilotContext, work: ArmWork) -> float:
     return peak.total_gb * 1000
 
 
-def pilot_estimate(ctx: PilotContext, arms: list[str], n_examples: int, mean_chars: float) -> dict:
+FINISH_S = 5.0  # after the last arm: retrieval metrics, results and files
+
+
+def pilot_estimate(
+    ctx: PilotContext, arms: list[str], n_examples: int, mean_chars: float, spent_s: float = 0.0
+) -> dict:
     """The estimate a run records and prints: measured here when it can be, else counted.
 
     Arms finished in an earlier run are not measured again. A pilot whose prompting arms go
@@ -271,7 +276,9 @@ def pilot_estimate(ctx: PilotContext, arms: list[str], n_examples: int, mean_cha
         return {**counted, "calibrated": False, "calibration_error": f"{type(exc).__name__}: {exc}"}
     return {
         **counted,
-        "seconds": cal.seconds,
+        # the whole command: what loading and measuring took, the arms, and the finish
+        "seconds": round(spent_s + cal.rates["probe_s"] + cal.seconds + FINISH_S, 1),
+        "setup_s": round(spent_s + cal.rates["probe_s"], 1),
         "peak_memory_mb": cal.peak_memory_mb,
         "per_arm_seconds": cal.per_arm_seconds,
         "per_arm_peak_mb": cal.per_arm_peak_mb,

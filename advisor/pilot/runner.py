@@ -274,7 +274,8 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     from advisor.pilot.estimate import describe_estimate_dict
 
     mean_chars = sum(len(e.input) + len(e.output) for e in exset.examples) / len(exset.examples)
-    estimate = pilot_estimate(ctx, arms, len(exset.examples), mean_chars)
+    spent = time.monotonic() - t_start
+    estimate = pilot_estimate(ctx, arms, len(exset.examples), mean_chars, spent)
     if progress:
         progress({"arm": None, "stage": "estimate", "message": describe_estimate_dict(estimate)})
     if settings.budget_s is not None and planned is None:
