@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from advisor.pilot.context import PilotContext
 
 SAMPLE = 16  # test items whose prompts are built and counted per arm
-DECODE_PROBE = 8  # extra new tokens in the decode probe
+DECODE_PROBE = 16  # extra new tokens in the decode probe
 TRAIN_PROBE_STEPS = 3  # LoRA steps in the training probe (the first is not timed)
 VALIDATION_SHARE = 0.35  # a validation token costs about this share of a training token
 ARM_OVERHEAD_S = 2.0  # scoring, file writes, adapter save
@@ -127,13 +127,17 @@ def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
     batch = max(1, min(settings.batch_size, len(split.test)))
     short = test_prompts(ctx, "zero_shot", _sample(split.test, batch)).prompts
     short_tokens = sum(gen.count_tokens(p) for p in short)
+    gen.generate(short[:1], max_new_tokens=2, batch_size=1)  # warm-up: kernels, allocator
     t0 = time.perf_counter()
     gen.generate(short, max_new_tokens=1, batch_size=batch)
     t1 = time.perf_counter()
     gen.generate(short, max_new_tokens=1 + DECODE_PROBE, batch_size=batch)
     t2 = time.perf_counter()
-    decode = max(0.0, (t2 - t1) - (t1 - t0)) / DECODE_PROBE
-    prefill = max(1e-7, ((t1 - t0) - decode) / max(1, short_tokens))
+    prefill = max(1e-7, (t1 - t0) / max(1, short_tokens))
+    # A decode step runs one token per row: it costs at least that much prefill (two noisy
+    # timings on a busy machine can otherwise make the difference 0 or negative).
+    decode = max((t2 - t1) - (t1 - t0), 0.0) / DECODE_PROBE
+    decode = max(decode, len(short) * prefill)
     longest = max(work, key=lambda a: work[a].prompt_tokens, default=None)
     if longest is not None and work[longest].prompt_tokens > 2 * short_tokens / len(short):
         few = min(4, batch)
