@@ -10,7 +10,13 @@ def run(args: argparse.Namespace) -> int:
     from advisor.export import export_training_setup
 
     paths = export_training_setup(
-        args.plan, args.format, args.out, data_path=args.data, model=args.model, run_dir=args.run
+        args.plan,
+        args.format,
+        args.out,
+        data_path=args.data,
+        model=args.model,
+        run_dir=args.run,
+        force=args.force,
     )
     for path in paths:
         print(path)
@@ -38,4 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run", help="pilot run folder: LoRA settings, task, split and data file")
     p.add_argument("--data", help="examples (CSV/JSONL with input,output); default: the run's")
     p.add_argument("--model", help="model to train (hub id or folder); default: the run's")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite files already in --out that the export would replace (refused "
+        "otherwise, so your edits are never lost)",
+    )
     p.set_defaults(func=run)

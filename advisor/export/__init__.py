@@ -11,16 +11,17 @@ one folder can be copied to a training machine as is.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, knob
 from advisor.export import axolotl, llamafactory, trl
 from advisor.export.dataset import TrainingData, load_training_data
 from advisor.export.spec import METHODS, TrainingSpec, build_spec, load_plan
-from advisor.runio import atomic_write_json, atomic_write_text
+from advisor.runio import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 Writer = Callable[[TrainingSpec, TrainingData, Path], list[Path]]
 
@@ -92,32 +93,70 @@ def export_training_setup(
     data_path: str | Path | None = None,
     model: str | None = None,
     run_dir: str | Path | None = None,
+    force: bool = False,
 ) -> list[Path]:
     """Write each format's folder under ``out_dir``; returns the files written.
 
     ``plan``: a FinetunePlan dict, a recommendation dict (its ``finetune_plan``) or a JSON
     file of either. ``run_dir``: a pilot run whose LoRA settings, task and split refine the
     plan (see :mod:`advisor.export.spec`). ``data_path`` defaults to the run's data file.
+
+    Everything is written to a temporary folder first; a file already in ``out_dir`` with
+    other content (a README the user edited, their own data) is never replaced unless
+    ``force``: the export is refused, naming those files, and nothing is written.
     """
     formats = parse_formats(fmt)
     spec = build_spec(load_plan(plan), run_dir=run_dir, model=model)
     data = load_training_data(data_path, run_dir)
     spec = _fit_batch(spec, len(data.train))
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise AdvisorError(f"{out} is a file: give the export a folder of its own")
+    with tempfile.TemporaryDirectory(prefix="advisor-export-") as tmp:
+        staged = _write_formats(formats, spec, data, Path(tmp))
+        relative = [path.relative_to(tmp) for path in staged]
+        clashes = [r for r in relative if _replaces(out / r, Path(tmp) / r)]
+        if clashes and not force:
+            shown = ", ".join(str(out / r) for r in clashes[:5])
+            more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
+            raise AdvisorError(
+                f"{out} already holds files the export would replace ({shown}{more}): export "
+                f"to a new folder, or pass {knob('force') or 'force=True'} to overwrite them"
+            )
+        try:
+            for rel in relative:
+                atomic_write_bytes(out / rel, (Path(tmp) / rel).read_bytes())
+        except OSError as exc:
+            raise AdvisorError(f"could not write the export to {out}: {exc}") from None
+    return [out / rel for rel in relative]
+
+
+def _write_formats(
+    formats: list[str], spec: TrainingSpec, data: TrainingData, out: Path
+) -> list[Path]:
     written: list[Path] = []
     for name in formats:
         writer = FORMATS[name][0]
         folder = out / name
-        try:
-            written += writer(spec, data, folder)
-            readme = folder / "README.md"
-            atomic_write_text(readme, _readme(name, spec, data))
-            written.append(readme)
-        except OSError as exc:
-            raise AdvisorError(f"could not write the {name} export to {folder}: {exc}") from None
+        written += writer(spec, data, folder)
+        readme = folder / "README.md"
+        atomic_write_text(readme, _readme(name, spec, data))
+        written.append(readme)
     spec_path = out / "training_spec.json"
     atomic_write_json(spec_path, spec.to_dict())
     return [*written, spec_path]
+
+
+def _replaces(target: Path, new: Path) -> bool:
+    """Writing ``new`` to ``target`` would replace something: a different file, a folder,
+    or a file where a folder on the way should be."""
+    if any(parent.exists() and not parent.is_dir() for parent in target.parents):
+        return True
+    if not target.exists() and not target.is_symlink():
+        return False
+    if not target.is_file() or target.is_symlink():
+        return True
+    return target.read_bytes() != new.read_bytes()
 
 
 def export_archive(
@@ -128,7 +167,6 @@ def export_archive(
     run_dir: str | Path | None = None,
 ) -> bytes:
     """The same export as a zip file's bytes, for a download button in the app."""
-    import tempfile
     import zipfile
     from io import BytesIO
 
