@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import AdvisorError, DataError
+from advisor.errors import AdvisorError
 from advisor.models import BUILTIN_MODEL
 from advisor.pilot_context import (
     PilotContext,
@@ -26,81 +26,19 @@ from advisor.pilot_context import (
     ProgressFn,
     Split,
 )
+from advisor.pilot_prepare import (  # choose_arms and prepare_pilot: importable from here
+    accept,
+    choose_arms,  # noqa: F401
+    prepare_pilot,
+)
 from advisor.resources import PeakMemory
 from advisor.results import assemble_results, score_arm
+from advisor.runfolder import ResumePlan, check_model, model_fingerprint
 from advisor.runio import atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
 
 RESULTS_VERSION = 1
-
-
-def choose_arms(settings: PilotSettings, has_kb: bool) -> list[str]:
-    """The arms to run, in workflow order; RAG arms need a knowledge base."""
-    from advisor.approaches import ARMS
-
-    wanted = list(settings.arms) or list(ARMS)
-    unknown = [a for a in wanted if a not in ARMS]
-    if unknown:
-        raise AdvisorError(f"unknown arm(s) {', '.join(unknown)}: choose from {', '.join(ARMS)}")
-    if not has_kb:
-        needs = [a for a in wanted if ARMS[a].needs_kb]
-        if needs and settings.arms:
-            raise AdvisorError(
-                f"arm(s) {', '.join(needs)} need a knowledge base: pass --kb FILE_OR_FOLDER "
-                "or drop them from --arms"
-            )
-        wanted = [a for a in wanted if not ARMS[a].needs_kb]
-    order = list(ARMS)
-    return sorted(dict.fromkeys(wanted), key=order.index)
-
-
-def _load_inputs(settings: PilotSettings):
-    from advisor.data import check_doc_ids, load_examples, load_knowledge_base
-
-    exset = load_examples(
-        settings.data,
-        input_col=settings.input_col,
-        output_col=settings.output_col,
-        doc_id_col=settings.doc_id_col,
-    )
-    documents = load_knowledge_base(settings.kb) if settings.kb else []
-    if documents:
-        check_doc_ids(exset.examples, documents)
-    return exset, documents
-
-
-def _split(settings: PilotSettings, examples) -> Split:
-    from advisor.data import split_examples
-
-    s = split_examples(
-        examples,
-        test_size=settings.test_size,
-        validation_size=settings.validation_size,
-        seed=settings.seed,
-    )
-    test = list(s.test)
-    if settings.max_test is not None and len(test) > settings.max_test:
-        test = test[: settings.max_test]
-    return Split(list(s.train), list(s.validation), test)
-
-
-# Settings that change where a run reports or how it reaches an endpoint, not its numbers.
-_RESUME_FREE = ("arms", "out", "mlflow", "api_key_env", "api_concurrency", "api_timeout_s")
-
-
-def _check_resume(run_dir: Path, settings: PilotSettings) -> None:
-    """Refuse to mix a finished run with different settings: its numbers would not compare."""
-    old = read_json(run_dir / "settings.json")
-    if old is None:
-        return
-    mine = settings.to_dict()
-    differs = sorted(k for k in mine if k not in _RESUME_FREE and old.get(k) != mine[k])
-    if differs:
-        raise AdvisorError(
-            f"{run_dir} holds a pilot run with other settings ({', '.join(differs)}); "
-            "use a new --out folder, or delete that folder to start over"
-        )
 
 
 def make_generator_loader(
@@ -162,31 +100,35 @@ def _arm_model(arm: str, state: dict[str, Any]) -> dict[str, Any]:
     return {"model": state["local"] if llm else None, "backend": "local" if llm else None}
 
 
-def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Run (or resume) a pilot; returns the results dict also written to results.json."""
+def run_pilot(
+    settings: PilotSettings,
+    progress: ProgressFn | None = None,
+    *,
+    answers: dict[str, Any] | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Run (or resume) a pilot; returns the results dict also written to results.json.
+
+    Nothing is written (not the run folder, not ``answers``) until the data, the arms, the
+    model and the run folder have all been checked. ``force`` starts over in a run folder
+    whose finished arms cannot be reused. An ``estimate`` progress event carries the time
+    and memory estimate of what will really run, once the model is loaded.
+    """
+    from advisor.api_backend import secret_scrubber
     from advisor.approaches import ARMS
     from advisor.embeddings import load_embedder
+    from advisor.estimate import describe_estimate, estimate_pilot
     from advisor.runtime import configure_threads
 
     configure_threads()
-    run_dir = Path(settings.out)
-    exset, documents = _load_inputs(settings)
-    arms = choose_arms(settings, bool(documents))
-    split = _split(settings, exset.examples)
-    if not split.test:
-        raise DataError("no test examples after the split: add examples or raise --test-size")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _check_resume(run_dir, settings)
-    atomic_write_json(run_dir / "settings.json", settings.to_dict())
-    atomic_write_json(
-        run_dir / "split.json",
-        {
-            "seed": settings.seed,
-            "train": [e.id for e in split.train],
-            "validation": [e.id for e in split.validation],
-            "test": [e.id for e in split.test],
-        },
+    prepared = prepare_pilot(settings, force=force)
+    exset, documents, arms, split = (
+        prepared.exset,
+        prepared.documents,
+        prepared.arms,
+        prepared.split,
     )
+    run_dir = prepared.plan.run_dir
     embedder = load_embedder(settings.embedder)
     needs_llm = any(ARMS[a].needs_llm for a in arms)
     data_texts = [t for e in split.train for t in (e.input, e.output)] + [d.text for d in documents]
@@ -199,36 +141,51 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     ctx = PilotContext(
         settings, split, documents, run_dir, embedder, progress, loader if needs_llm else None
     )
-    _check_primary_metric(ctx)
+    inputs = dict(prepared.inputs)
     if needs_llm:
         ctx.generator()  # an explicit model that cannot load fails before any arm runs
-    from advisor.estimate import estimate_pilot
+        inputs["model"] = _model_fingerprint(model_state, arms)
+        check_model(prepared.plan, inputs["model"], force=force)
+    else:  # no model used: the folder keeps the one its earlier arms were made with
+        inputs["model"] = (prepared.plan.stored.get("inputs") or {}).get("model")
+    prepared.inputs = inputs
+    estimate = estimate_pilot(
+        settings,
+        len(exset.examples),
+        sum(len(e.input) + len(e.output) for e in exset.examples) / len(exset.examples),
+        arms=arms,
+        shape=_loaded_shape(ctx) if needs_llm else None,
+        split_sizes=(len(split.train), len(split.test)),
+    )
+    if progress:
+        progress({"arm": None, "stage": "estimate", "message": describe_estimate(estimate)})
+    accept(prepared, settings, answers)
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
+    if prepared.plan.restart:
+        notes.append(_restart_note(prepared.plan))
     meta = {
         "started_at": started,
-        "estimate": estimate_pilot(
-            settings,
-            len(exset.examples),
-            sum(len(e.input) + len(e.output) for e in exset.examples) / len(exset.examples),
-        ).to_dict(),
+        "estimate": estimate.to_dict(),
         "data": _data_summary(exset, split, documents, embedder, settings),
         "notes": notes,
         "model_source": model_state.get("source") if needs_llm else None,
     }
     atomic_write_json(run_dir / "meta.json", meta)
+    scrub = secret_scrubber(settings)
 
     for arm in arms:
         path = run_dir / "arms" / f"{arm}.json"
         if needs_llm and model_state.get("router") is not None:
             model_state["router"].use(arm)  # endpoint or local model for this arm
-        if (done := read_json(path)) and done.get("status") == "ok":
+        done = read_json(path)
+        if isinstance(done, dict) and done.get("status") == "ok":
             ctx.emit(arm=arm, stage="skipped", done=1, total=1, message="finished earlier")
             continue
         ctx.emit(arm=arm, stage="start", done=0, total=len(split.test))
         _write_progress(run_dir, arm, "running")
-        block = _run_arm(ctx, arm, split)
-        block.update(_arm_model(arm, model_state))
+        block = scrub(_run_arm(ctx, arm, split))
+        block.update(scrub(_arm_model(arm, model_state)))
         atomic_write_json(path, block)
         ctx.emit(arm=arm, stage=block["status"], done=1, total=1, message=block.get("error"))
         _write_progress(run_dir, arm, block["status"])
@@ -245,22 +202,36 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     return results
 
 
-def _check_primary_metric(ctx: PilotContext) -> None:
-    """A --primary-metric the pilot would not measure is refused before any arm runs."""
-    from advisor.metrics import METRICS
+def _restart_note(plan: ResumePlan) -> str:
+    if plan.why_restart == "--force":
+        return "started over in this run folder (forced): its earlier arms were discarded"
+    why = plan.why_restart
+    return f"started over in this run folder, which had no finished arm to keep ({why})"
 
-    name = ctx.settings.primary_metric
-    if name is None:
-        return
-    info = METRICS[name]
-    refs = [e.output for e in ctx.split.train + ctx.split.test]
-    if "format_spec" in info.needs and ctx.format_spec() is None:
-        raise AdvisorError(f"--primary-metric {name} needs --format; give one or pick another")
-    if info.applies is not None and not info.applies(refs):
-        raise AdvisorError(
-            f"--primary-metric {name} does not apply to these outputs ({info.description}); "
-            "pick another metric or leave it out to choose by the task's kind"
-        )
+
+def _model_fingerprint(state: dict[str, Any], arms: list[str]) -> str:
+    """The model's fingerprint (advisor.runfolder) and, with an endpoint, its model name."""
+    from advisor.approaches import ARMS
+
+    router = state.get("router")
+    if router is None:
+        return model_fingerprint(state["local"])
+    trains = any(ARMS[a].trains for a in arms)
+    local = f" + local {model_fingerprint(state['local'])}" if trains else ""
+    return f"endpoint model {router.api.name}{local}"
+
+
+def _loaded_shape(ctx: PilotContext) -> Any:
+    """The loaded model's shape, so the estimate is of the model that will really run."""
+    config = getattr(getattr(ctx.generator(), "model", None), "config", None)
+    if config is None:
+        return None
+    try:
+        from advisor.memory import shape_from_config
+
+        return shape_from_config(config.to_dict())
+    except Exception:  # an estimate must never stop a pilot
+        return None
 
 
 def _run_arm(ctx: PilotContext, arm: str, split: Split) -> dict[str, Any]:

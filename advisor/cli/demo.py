@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     )
     bars = _Bars(args.quiet)
     try:
-        results = run_pilot(settings, progress=bars)
+        results = run_pilot(settings, progress=bars, force=args.force)
     finally:
         bars.close()
     print_summary(results, str(out))
@@ -92,4 +92,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-size", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="start over in a run folder whose finished arms cannot be reused",
+    )
     p.set_defaults(func=run)
