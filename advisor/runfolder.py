@@ -52,7 +52,9 @@ RESUME_FREE = (
     "max_bytes",
 )
 # What starting over removes: every file a pilot writes, never anything else. settings.json
-# goes last, so a start-over killed half-way still reads as this folder's run.
+# is not removed but replaced, first by a marker that matches no run (so a start-over
+# killed half-way neither looks foreign nor lets a leftover arm be resumed), then by the
+# new run's settings.
 PILOT_FILES = (
     "arms",
     "adapters",
@@ -62,8 +64,8 @@ PILOT_FILES = (
     "split.json",
     "meta.json",
     "progress.json",
-    "settings.json",
 )
+STARTING_OVER = "starting_over"  # the marker's key in settings.json
 INPUT_LABELS = {
     "data": "the data file",
     "kb": "the knowledge base",
@@ -263,6 +265,8 @@ def plan_resume(
             f"its settings.json {what}, so nothing tells what its arms were made with",
         )
     plan.stored = old
+    if old.get(STARTING_OVER):
+        return _restart_or_refuse(plan, force, "an earlier start-over was interrupted")
     changes = _changed_settings(old, settings) + _changed_inputs(old.get("inputs"), inputs)
     if force:
         return _restart(plan, "--force")
@@ -341,7 +345,16 @@ def _changed_inputs(old: Any, new: dict[str, Any]) -> list[str]:
 
 
 def start_over(run_dir: Path) -> None:
-    """Remove what a pilot wrote in ``run_dir`` (PILOT_FILES), nothing else."""
+    """Remove what a pilot wrote in ``run_dir`` (PILOT_FILES), nothing else; settings.json
+    becomes a marker that no run resumes from until the new settings replace it."""
+    from advisor.runio import atomic_write_json
+
+    try:
+        atomic_write_json(
+            run_dir / "settings.json", {"data": None, "out": str(run_dir), STARTING_OVER: True}
+        )
+    except OSError as exc:
+        raise AdvisorError(f"cannot start over in {run_dir}: {exc.strerror}") from None
     for name in PILOT_FILES:
         path = run_dir / name
         try:

@@ -350,3 +350,65 @@ def test_huge_numbers_print_compactly(capsys):
     print_summary(results, "run")
     line = next(x for x in capsys.readouterr().out.splitlines() if "zero_shot" in x)
     assert len(line) < 100 and "1e+308" in line
+
+
+# -- killed at any point: the re-run ends where an uninterrupted run ends ------------------------
+
+
+def _comparable(run: Path) -> dict:
+    """What must not depend on interruptions: each arm's metrics and its answers."""
+    results = json.loads((run / "results.json").read_text())
+    rows = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
+    return {
+        "metrics": {a: b.get("metrics") for a, b in results["arms"].items()},
+        "status": {a: b["status"] for a, b in results["arms"].items()},
+        "answers": sorted((r["arm"], r["example_id"], r["output"]) for r in rows),
+        "split": json.loads((run / "split.json").read_text()),
+    }
+
+
+def test_sigkill_at_several_points_then_a_rerun_matches_an_uninterrupted_run(tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = write_data(tmp_path)
+    args = ["--arms", "nearest_neighbor,zero_shot,few_shot", *FAST]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    cmd = [sys.executable, "-m", "advisor", "pilot", "--data", str(data), *args]
+    killed = tmp_path / "killed"
+    for delay in (1.0, 3.0, 4.5, 6.0):  # imports, checks and model, arms, rebuilds
+        proc = subprocess.Popen([*cmd, "--out", str(killed)], env=env, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    done = subprocess.run([*cmd, "--out", str(killed)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    code, err = pilot(capsys, data, tmp_path / "whole", *args[2:], "--arms", args[1])
+    assert code == 0, err
+    assert _comparable(killed) == _comparable(tmp_path / "whole")
+
+
+def test_an_interrupted_start_over_is_never_resumed_and_force_finishes_it(
+    tmp_path, capsys, monkeypatch
+):
+    from types import SimpleNamespace
+
+    import advisor.runfolder as runfolder
+
+    data, run = write_data(tmp_path), tmp_path / "run"
+    assert pilot(capsys, data, run)[0] == 0
+    write_data(tmp_path, answer="changed")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies here, arms half removed
+
+    monkeypatch.setattr(runfolder, "shutil", SimpleNamespace(rmtree=killed))
+    assert pilot(capsys, data, run, "--force")[0] == 130
+    monkeypatch.undo()
+    assert json.loads((run / "settings.json").read_text())["starting_over"] is True
+    code, err = pilot(capsys, data, run)  # arms are still there: not resumed, not foreign
+    assert code == 2 and "start-over was interrupted" in one_line_error(err)
+    assert pilot(capsys, data, run, "--force")[0] == 0
+    assert all(ref.startswith("changed") for ref in references(run))
