@@ -275,7 +275,7 @@ def test_no_successful_arm_exits_2_naming_each_failure(tmp_path, capsys, monkeyp
     line = one_line_error(err)
     assert code == 2 and "zero_shot" in line and "nearest_neighbor broke" in line
     monkeypatch.undo()
-    code, err = pilot(capsys, data, run)  # nothing finished: the same folder just works
+    code, err = pilot(capsys, data, run, "--seed", "4")  # nothing finished: not locked
     assert code == 0, err
 
 
@@ -412,3 +412,14 @@ def test_an_interrupted_start_over_is_never_resumed_and_force_finishes_it(
     assert code == 2 and "start-over was interrupted" in one_line_error(err)
     assert pilot(capsys, data, run, "--force")[0] == 0
     assert all(ref.startswith("changed") for ref in references(run))
+
+
+@pytest.mark.parametrize("extra", [("--seed", "-1"), ("--test-size", "nan")])
+def test_demo_bad_numbers_are_one_line_errors(extra, tmp_path, capsys):
+    capsys.readouterr()
+    try:
+        code = main(["demo", "--model", "builtin:tiny", "--out", str(tmp_path / "d"), *extra])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2 and extra[0] in one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "d").exists()

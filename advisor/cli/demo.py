@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from advisor.errors import AdvisorError
+
 
 def run(args: argparse.Namespace) -> int:
     from advisor.cli.pilot import _Bars, print_summary
@@ -28,6 +30,25 @@ def run(args: argparse.Namespace) -> int:
 
     sample = get_sample(args.sample)
     out = Path(args.out or f"runs/demo-{sample.name}")
+    answers = parse_answers({})  # no answers: the pilot's evidence decides
+    try:
+        settings = PilotSettings(
+            data=str(sample.data),
+            kb=str(sample.kb) if sample.kb else None,
+            out=str(out),
+            model=args.model,
+            task=sample.task,
+            format=sample.format,
+            seed=args.seed,
+            test_size=args.test_size,
+            embedder=args.embedder,
+            # a random tiny model needs a bigger step to move at all; a real one the default
+            lora=LoraSettings(learning_rate=3e-3, seed=args.seed)
+            if args.model == BUILTIN_MODEL
+            else LoraSettings(seed=args.seed),
+        )
+    except ValueError as exc:  # e.g. --seed -1: one line, not a traceback
+        raise AdvisorError(str(exc)) from None
     print(f"advisor demo: sample '{sample.name}' ({sample.description})", file=sys.stderr)
     if args.model == BUILTIN_MODEL:
         print(
@@ -35,22 +56,6 @@ def run(args: argparse.Namespace) -> int:
             "pipeline, not the decision.",
             file=sys.stderr,
         )
-    answers = parse_answers({})  # no answers: the pilot's evidence decides
-    settings = PilotSettings(
-        data=str(sample.data),
-        kb=str(sample.kb) if sample.kb else None,
-        out=str(out),
-        model=args.model,
-        task=sample.task,
-        format=sample.format,
-        seed=args.seed,
-        test_size=args.test_size,
-        embedder=args.embedder,
-        # a random tiny model needs a bigger step to move at all; a real one the default
-        lora=LoraSettings(learning_rate=3e-3, seed=args.seed)
-        if args.model == BUILTIN_MODEL
-        else LoraSettings(seed=args.seed),
-    )
     bars = _Bars(args.quiet)
     try:
         results = run_pilot(settings, progress=bars, force=args.force)
@@ -89,7 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hub id, folder, .gguf file or builtin:tiny (default: the default model)",
     )
     p.add_argument("--embedder", help="sentence-transformers id or folder (default MiniLM)")
-    p.add_argument("--test-size", type=float, default=0.2)
+    from advisor.cli.pilot import _test_size
+
+    p.add_argument("--test-size", type=_test_size, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.add_argument(
