@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from advisor import jobs, jobworker
+from advisor.data.samples import get_sample
 from advisor.errors import AdvisorError
-from advisor.finetune import LoraSettings
-from advisor.pilot_context import PilotSettings
-from advisor.samples import get_sample
+from advisor.finetune.lora import LoraSettings
+from advisor.pilot import jobs
+from advisor.pilot import worker as jobworker
+from advisor.pilot.context import PilotSettings
 
 TINY = get_sample("tiny")
 
@@ -64,7 +65,7 @@ def test_background_pilot_finishes_and_any_reader_sees_it(tmp_path):
 
     # a different process (a refreshed page, a second tab) reads the same state from files
     code = (
-        "import sys; from advisor.jobs import job_status; "
+        "import sys; from advisor.pilot.jobs import job_status; "
         "s = job_status(sys.argv[1]); print(s.state, [a.state for a in s.arms])"
     )
     out = subprocess.run(

@@ -542,7 +542,7 @@ QUESTIONS = [
 
 @pytest.mark.slow
 def test_minilm_retrieval_and_embedding_cache():
-    from advisor.embeddings import CachedEmbedder, load_embedder
+    from advisor.retrieval.embeddings import CachedEmbedder, load_embedder
 
     chunks = chunk_documents([doc(k, v) for k, v in PASSAGES.items()])
     queries, gold = [q for q, _ in QUESTIONS], [d for _, d in QUESTIONS]
@@ -590,8 +590,8 @@ def _tiny_bert_folder(folder, pickled: bool):
 
 
 def test_the_embedder_loads_safetensors_weights_only(tmp_path):
-    from advisor.embeddings import SentenceTransformerEmbedder
     from advisor.errors import ModelLoadError
+    from advisor.retrieval.embeddings import SentenceTransformerEmbedder
 
     safe = _tiny_bert_folder(tmp_path / "safe", pickled=False)
     assert SentenceTransformerEmbedder(str(safe)).encode(["hello"]).shape == (1, 8)
@@ -602,8 +602,8 @@ def test_the_embedder_loads_safetensors_weights_only(tmp_path):
 
 @pytest.mark.parametrize("name", ["hashing-x", "hashing-0", "hashing-", "hashingx"])
 def test_a_bad_fake_embedder_name_is_a_clear_error(name):
-    from advisor.embeddings import check_embedder, load_embedder
     from advisor.errors import ModelLoadError
+    from advisor.retrieval.embeddings import check_embedder, load_embedder
 
     with pytest.raises(ModelLoadError, match="hashing-<dimension>"):
         check_embedder(name)

@@ -12,8 +12,8 @@ import pytest
 
 from advisor.cli import main
 from advisor.errors import AdvisorError
-from advisor.pilot import run_pilot
-from advisor.pilot_context import PilotSettings
+from advisor.pilot.context import PilotSettings
+from advisor.pilot.runner import run_pilot
 
 FAST = ["--model", "builtin:tiny", "--embedder", "hashing", "--max-new-tokens", "4", "--quiet"]
 ARMS = "nearest_neighbor,zero_shot"
@@ -109,7 +109,7 @@ def test_an_edited_knowledge_base_or_schema_file_is_named(what, tmp_path, capsys
 def test_a_changed_model_folder_is_refused(tmp_path):
     from safetensors.torch import load_file, save_file
 
-    from advisor.models import load_generator
+    from advisor.models.hf import load_generator
 
     folder = Path(load_generator("builtin:tiny").model.name_or_path)
     model = tmp_path / "model"
@@ -261,7 +261,7 @@ def test_the_estimate_follows_validation_and_names_the_loaded_model(tmp_path, ca
 
 
 def test_no_successful_arm_exits_2_naming_each_failure(tmp_path, capsys, monkeypatch):
-    from advisor.approaches import ARMS as REGISTRY
+    from advisor.pilot.arms import ARMS as REGISTRY
 
     for name in ("zero_shot", "nearest_neighbor"):
         spec = REGISTRY[name]
@@ -395,7 +395,7 @@ def test_an_interrupted_start_over_is_never_resumed_and_force_finishes_it(
 ):
     from types import SimpleNamespace
 
-    import advisor.runfolder as runfolder
+    import advisor.pilot.runfolder as runfolder
 
     data, run = write_data(tmp_path), tmp_path / "run"
     assert pilot(capsys, data, run)[0] == 0

@@ -135,7 +135,7 @@ def test_the_pilot_page_offers_remote_code_only_when_the_environment_allows(
 ):
     from ui_helpers import goto, new_app
 
-    from advisor.jobs import REMOTE_CODE_ENV
+    from advisor.pilot.jobs import REMOTE_CODE_ENV
 
     monkeypatch.setenv("ADVISOR_RUNS", str(tmp_path / "runs"))
     if allowed:
@@ -152,8 +152,8 @@ def test_the_pilot_page_offers_remote_code_only_when_the_environment_allows(
 
 def test_start_pilot_refuses_remote_code_unless_the_environment_allows(tmp_path, monkeypatch):
     from advisor.errors import AdvisorError
-    from advisor.jobs import REMOTE_CODE_ENV, start_pilot
-    from advisor.pilot_context import PilotSettings
+    from advisor.pilot.context import PilotSettings
+    from advisor.pilot.jobs import REMOTE_CODE_ENV, start_pilot
 
     monkeypatch.delenv(REMOTE_CODE_ENV, raising=False)
     data = tmp_path / "ex.jsonl"

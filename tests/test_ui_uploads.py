@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from advisor.data import load_knowledge_base
+from advisor.data.load import load_knowledge_base
 from advisor.errors import DataError
 from advisor.ui.store import load_session, new_token, save_session, valid_token
 from advisor.ui.uploads import (

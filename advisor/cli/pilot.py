@@ -179,9 +179,9 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | None):
-    from advisor.finetune import LoraSettings
-    from advisor.models import BUILTIN_MODEL
-    from advisor.pilot_context import PilotSettings
+    from advisor.finetune.lora import LoraSettings
+    from advisor.models.hf import BUILTIN_MODEL
+    from advisor.pilot.context import PilotSettings
 
     arms = tuple(a.strip() for a in (args.arms or "").split(",") if a.strip())
     smoke = (args.model or "") == BUILTIN_MODEL
@@ -334,12 +334,12 @@ def no_arm_succeeded(results: dict[str, Any]) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.pilot import run_pilot
+    from advisor.pilot.runner import run_pilot
 
     settings = settings_from_args(args, args.data, args.out, args.kb)
     answers = None
     if args.answers:  # checked now, written only once the run is accepted
-        from advisor.questionnaire import answers_to_dict, load_answers
+        from advisor.decide.questionnaire import answers_to_dict, load_answers
 
         answers = answers_to_dict(load_answers(args.answers))
     bars = _Bars(args.quiet)
@@ -355,7 +355,7 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         raise AdvisorError(failed)
     if settings.mlflow:
-        from advisor.tracking import log_pilot_to_mlflow
+        from advisor.pilot.tracking import log_pilot_to_mlflow
 
         run_id = log_pilot_to_mlflow(args.out, settings.mlflow)
         print(f"mlflow: logged run {run_id} to {settings.mlflow}", file=sys.stderr)

@@ -12,9 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from advisor.decision import recommend
-from advisor.errors import AdvisorError
-from advisor.questionnaire import (
+from advisor.decide.questionnaire import (
     BEHAVIOUR_FAILURES,
     COST_FAILURES,
     FAILURE_HELP,
@@ -28,6 +26,8 @@ from advisor.questionnaire import (
     loads_answers,
     parse_answers,
 )
+from advisor.decide.recommend import recommend
+from advisor.errors import AdvisorError
 from advisor.ui import state, widgets
 from advisor.ui.widgets import escape_md
 

@@ -2,7 +2,7 @@
 
 Why a fragment with ``run_every``: only the status panel reruns every couple of seconds,
 not the whole page with its form; it reads everything from the run folder through
-``advisor.jobs.job_status``, so it shows the same thing after a refresh, in a second tab
+``advisor.pilot.jobs.job_status``, so it shows the same thing after a refresh, in a second tab
 or for a run the CLI started.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from advisor import jobs
+from advisor.pilot import jobs
 from advisor.report.formatting import ARM_LABELS, label
 from advisor.ui import state
 from advisor.ui.charts import quality_chart

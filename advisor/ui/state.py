@@ -13,9 +13,9 @@ from typing import Any
 
 import streamlit as st
 
+from advisor.decide.questionnaire import Answers, answers_to_dict, parse_answers
 from advisor.errors import AdvisorError
-from advisor.jobs import job_status, run_path, runs_root
-from advisor.questionnaire import Answers, answers_to_dict, parse_answers
+from advisor.pilot.jobs import job_status, run_path, runs_root
 from advisor.ui.store import load_session, new_token, save_session, valid_token
 
 SESSION_KEY = "advisor_session"

@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from advisor.runio import atomic_write_json, read_json
+from advisor.pilot.rundir import atomic_write_json, read_json
 
 SESSIONS_DIR = "_sessions"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

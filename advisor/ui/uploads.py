@@ -80,7 +80,7 @@ def save_knowledge_base(files: list[tuple[str, bytes]], root: Path, limit: int) 
     One CSV/TSV/JSONL/JSON file is kept as it is. Several files, or ``.txt``/``.md``
     documents, become one ``kb.jsonl`` with ``id`` and ``text``.
     """
-    from advisor.data import load_knowledge_base
+    from advisor.data.load import load_knowledge_base
 
     if not files:
         raise DataError("no knowledge-base file given")
@@ -132,8 +132,8 @@ def save_knowledge_base(files: list[tuple[str, bytes]], root: Path, limit: int) 
 
 def read_columns(path: str | Path) -> list[str]:
     """Column names of an examples file (for mapping); DataError if it cannot be read."""
-    from advisor.data import DEFAULT_MAX_BYTES
-    from advisor.datafiles import check_path, read_table
+    from advisor.data.files import check_path, read_table
+    from advisor.data.load import DEFAULT_MAX_BYTES
 
     what = "examples file"
     table = read_table(check_path(path, what), DEFAULT_MAX_BYTES, 100_000, what)
@@ -176,7 +176,7 @@ def check_data(
     embedder.
     """
     from advisor.errors import knob_names
-    from advisor.jobs import APP_KNOBS
+    from advisor.pilot.jobs import APP_KNOBS
 
     with knob_names(APP_KNOBS):
         return _check_data(
@@ -193,9 +193,9 @@ def _check_data(
     test_size: float,
     seed: int,
 ) -> DataCheck:
-    from advisor.data import check_doc_ids, find_leakage, load_examples, load_knowledge_base
-    from advisor.embeddings import HashingEmbedder
+    from advisor.data.load import check_doc_ids, find_leakage, load_examples, load_knowledge_base
     from advisor.errors import AdvisorError
+    from advisor.retrieval.embeddings import HashingEmbedder
 
     out = DataCheck()
     try:
@@ -217,7 +217,7 @@ def _check_data(
         except AdvisorError as exc:
             out.errors.append(str(exc))
     if out.examples:
-        from advisor.data import split_examples
+        from advisor.data.load import split_examples
 
         try:
             split = split_examples(out.examples, test_size=test_size, seed=seed)

@@ -197,7 +197,7 @@ def test_questionnaire_pilot_and_html_report(server, page):
 
 
 def test_refreshing_during_a_pilot_neither_stops_nor_loses_it(server, page):
-    from advisor import jobs
+    from advisor.pilot import jobs
 
     page.goto(server["url"])
     expect(page.get_by_role("heading", name="Questionnaire")).to_be_visible()

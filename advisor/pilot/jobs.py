@@ -1,0 +1,468 @@
+"""Pilots as background processes that the app can leave and come back to.
+
+Why a separate process and not a thread: Streamlit reruns the page script on every click,
+and a browser refresh starts a brand-new session; a pilot that lives in either dies with
+it or is lost to the new session. A process in its own session (process group) outlives
+both, writes everything into its run folder, and any later page, browser tab or CLI call
+can tell what it is doing from the files alone.
+
+Who writes what in ``RUN_DIR`` (one writer per file, every write atomic):
+
+- ``job.json``: the app (``start_pilot``/``cancel``): settings, planned arms, pid.
+- ``live.json``: the worker: the latest progress event per arm (stage, done, total, loss).
+- ``exit.json``: the worker, once, when it stops: finished / failed / cancelled.
+- ``pilot.log``: the worker's stdout and stderr.
+- everything else (``results.json``, ``arms/<arm>.json``, ``progress.json``...):
+  :func:`advisor.pilot.runner.run_pilot`, exactly as the CLI writes it.
+
+The worker is ``python -m advisor.pilot.worker RUN_DIR`` (:mod:`advisor.pilot.worker`); it reads
+its settings from ``job.json``
+(the full :class:`~advisor.pilot.context.PilotSettings`, so nothing is lost translating
+them to command-line flags) and calls the same ``run_pilot`` as ``advisor pilot``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import AdvisorError
+from advisor.pilot.context import PilotSettings
+from advisor.pilot.rundir import atomic_write_json, read_json
+
+RUNS_ENV = "ADVISOR_RUNS"  # where run folders go; default ./runs
+# The app never lets a model repository run its own code unless the person who started it
+# set this to 1: a browser tab (or a page that reached it) must not be able to opt in.
+REMOTE_CODE_ENV = "ADVISOR_APP_TRUST_REMOTE_CODE"
+DEFAULT_RUNS = "runs"
+JOB_FILE, LIVE_FILE, EXIT_FILE, LOG_FILE = "job.json", "live.json", "exit.json", "pilot.log"
+ENDED = ("finished", "failed", "cancelled")
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+LIVE_INTERVAL_S = 0.3  # the app polls every ~1.5 s; writing more often only costs I/O
+
+_CHILDREN: dict[int, subprocess.Popen] = {}  # started here: kept so they can be reaped
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def runs_root(root: str | Path | None = None) -> Path:
+    """The folder holding run folders: ``root``, else ``$ADVISOR_RUNS``, else ./runs."""
+    chosen = root if root is not None else (os.environ.get(RUNS_ENV) or DEFAULT_RUNS)
+    return Path(chosen).expanduser().resolve()
+
+
+# How messages name settings in the app (advisor.errors.knob): its controls' labels; a
+# setting the app has no control for is left out of the hint.
+APP_KNOBS: dict[str, str] = {
+    "input_col": "the 'Input column' choice on the Data page",
+    "output_col": "the 'Output column' choice on the Data page",
+    "doc_id_col": "the 'Document id column' choice on the Data page",
+    "test_size": "'Test set' on the Pilot page",
+    "max_test": "'At most this many test items' on the Pilot page",
+    "seed": "'Seed' on the Pilot page",
+    "few_shot_k": "'Few-shot examples' on the Pilot page",
+    "retrieval_k": "'Passages per RAG prompt' on the Pilot page",
+    "batch_size": "'Generation batch' on the Pilot page",
+    "format": "'Required output format' on the Data page",
+}
+
+
+def remote_code_allowed() -> bool:
+    """Whether the app may offer trust_remote_code (``$ADVISOR_APP_TRUST_REMOTE_CODE=1``)."""
+    return os.environ.get(REMOTE_CODE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def new_run_id() -> str:
+    """Time-ordered and unguessable enough that two tabs starting at once never collide."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def run_path(run_id: str, root: str | Path | None = None) -> Path:
+    """The folder of a run id, refusing ids that could leave the runs root."""
+    if not isinstance(run_id, str) or not RUN_ID.match(run_id) or run_id.startswith("_"):
+        raise AdvisorError(f"not a run id: {run_id!r} (letters, digits, '-', '_' and '.')")
+    base = runs_root(root)
+    path = (base / run_id).resolve()
+    if path.parent != base:
+        raise AdvisorError(f"not a run id: {run_id!r}")
+    return path
+
+
+# -- starting --------------------------------------------------------------------------------
+
+
+def _copy_input(source: str | Path, dest_dir: Path, stem: str) -> Path:
+    """Copy an input into the run folder under a generated name (the suffix is kept)."""
+    src = Path(source).expanduser().resolve()
+    if not src.exists():
+        raise AdvisorError(f"{stem} not found: {str(src)!r}; pick the data again")
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        dest = dest_dir / stem
+        # links stay links (the loader reads none that leave the folder) and pipes, devices
+        # and sockets stay behind: a copy must not read what the loader would refuse
+        shutil.copytree(src, dest, symlinks=True, ignore=_special_files)
+        return dest
+    suffix = src.suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,8}", src.suffix.lower()) else ""
+    dest = dest_dir / f"{stem}{suffix}"
+    shutil.copyfile(src, dest)
+    return dest
+
+
+def _special_files(folder: str, names: list[str]) -> list[str]:
+    """Entries of ``folder`` that are neither regular files, folders nor links."""
+    import stat
+
+    skip = []
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            skip.append(name)
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skip.append(name)
+    return skip
+
+
+def planned_arms(settings: PilotSettings) -> list[str]:
+    """The arms the pilot will run, in order (RAG arms only with a knowledge base)."""
+    from advisor.pilot.prepare import choose_arms
+
+    return choose_arms(settings, bool(settings.kb))
+
+
+def _project_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def start_pilot(
+    settings: PilotSettings,
+    root: str | Path | None = None,
+    *,
+    answers: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Path:
+    """Start a pilot in its own process group; returns the new run folder at once.
+
+    The inputs are copied into ``RUN_DIR/inputs`` under generated names, so the run folder
+    holds everything needed to understand or resume it, whatever happens to the uploads.
+    ``answers`` (questionnaire answers as a dict) are kept as ``answers.json`` for the
+    report. ``settings.out`` is ignored: the run folder is always a new one under ``root``.
+    """
+    if settings.trust_remote_code and not remote_code_allowed():
+        raise AdvisorError(
+            "the app does not let a model repository run its own code: restart it with "
+            f"{REMOTE_CODE_ENV}=1 if you trust the model's author, or use the CLI's "
+            "--trust-remote-code"
+        )
+    run_dir = run_path(run_id or new_run_id(), root)
+    if run_dir.exists():
+        raise AdvisorError(f"run folder {run_dir} already exists; start a new run")
+    arms = planned_arms(settings)  # an impossible arm choice fails here, not in the log
+    run_dir.mkdir(parents=True)
+    inputs = run_dir / "inputs"
+    data = _copy_input(settings.data, inputs, "examples")
+    kb = _copy_input(settings.kb, inputs, "kb") if settings.kb else None
+    fmt = settings.format
+    if fmt and Path(fmt).suffix.lower() == ".json" and Path(fmt).is_file():
+        fmt = str(_copy_input(fmt, inputs, "format_schema"))
+    settings = replace(settings, data=str(data), kb=str(kb) if kb else None, out=str(run_dir))
+    settings = replace(settings, format=fmt)
+    if answers is not None:
+        atomic_write_json(run_dir / "answers.json", answers)
+    job: dict[str, Any] = {
+        "version": 1,
+        "run_id": run_dir.name,
+        "created_at": _now(),
+        "settings": settings.to_dict(),
+        "arms": arms,
+        "pid": None,
+        "cancel_requested": False,
+    }
+    atomic_write_json(run_dir / JOB_FILE, job)
+    child_env = dict(os.environ if env is None else env)
+    path = child_env.get("PYTHONPATH", "")
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_project_root()), path) if p)
+    child_env.setdefault("PYTHONUNBUFFERED", "1")
+    with open(run_dir / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "advisor.pilot.worker", str(run_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: survives the app, cancellable as one
+            env=child_env,  # and our cwd: a relative --model folder means what it meant here
+        )
+    _CHILDREN[proc.pid] = proc
+    job["pid"] = proc.pid
+    job["started_at"] = _now()
+    atomic_write_json(run_dir / JOB_FILE, job)
+    return run_dir
+
+
+# -- status ----------------------------------------------------------------------------------
+
+
+def _reap(pid: int) -> None:
+    proc = _CHILDREN.get(pid)
+    if proc is not None and proc.poll() is not None:
+        _CHILDREN.pop(pid, None)
+
+
+def pid_alive(pid: Any) -> bool:
+    """True while the worker process runs (a zombie, or a reused pid, counts as gone)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    _reap(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path(f"/proc/{pid}")
+    if proc.exists():
+        try:
+            if b"advisor.pilot.worker" not in (proc / "cmdline").read_bytes():
+                return False  # a zombie has an empty cmdline; another program reused the pid
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class ArmState:
+    name: str
+    state: str  # waiting, running, ok, failed, skipped, not run
+    stage: str | None = None  # start, train, generate
+    done: int = 0
+    total: int = 0
+    loss: float | None = None
+    error: str | None = None
+
+    @property
+    def fraction(self) -> float:
+        if self.state in ("ok", "failed", "skipped"):
+            return 1.0
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+
+@dataclass
+class JobStatus:
+    run_dir: Path
+    state: str  # running, finished, failed, cancelled, incomplete
+    arms: list[ArmState] = field(default_factory=list)
+    error: str | None = None
+    pid: int | None = None
+    created_at: str | None = None
+    ended_at: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, Any] | None = None
+    model_message: str | None = None  # the latest model download / conversion step
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def run_id(self) -> str:
+        return self.run_dir.name
+
+    @property
+    def fraction(self) -> float:
+        return sum(a.fraction for a in self.arms) / len(self.arms) if self.arms else 0.0
+
+
+def _arm_states(run_dir: Path, arms: list[str], live: dict, ended: bool) -> list[ArmState]:
+    events = live.get("arms") if isinstance(live.get("arms"), dict) else {}
+    out = []
+    for name in arms:
+        block = read_json(run_dir / "arms" / f"{name}.json")
+        event = events.get(name) if isinstance(events.get(name), dict) else {}
+        if isinstance(block, dict) and block.get("status") in ("ok", "failed", "skipped"):
+            out.append(ArmState(name, block["status"], error=block.get("error")))
+        elif event and not ended:
+            loss = event.get("loss")
+            out.append(
+                ArmState(
+                    name,
+                    "running",
+                    stage=event.get("stage"),
+                    done=int(event.get("done") or 0),
+                    total=int(event.get("total") or 0),
+                    loss=float(loss) if isinstance(loss, int | float) else None,
+                )
+            )
+        else:
+            out.append(ArmState(name, "not run" if ended else "waiting"))
+    return out
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def job_status(run_dir: str | Path) -> JobStatus:
+    """What a run is doing, from its files alone (any process, any session can ask)."""
+    run_dir = Path(run_dir)
+    job = read_json(run_dir / JOB_FILE)
+    job = job if isinstance(job, dict) else {}
+    end = read_json(run_dir / EXIT_FILE)
+    end = end if isinstance(end, dict) else {}
+    live = read_json(run_dir / LIVE_FILE)
+    live = live if isinstance(live, dict) else {}
+    results = read_json(run_dir / "results.json")
+    results = results if isinstance(results, dict) else None
+    settings = job.get("settings") or read_json(run_dir / "settings.json")
+    error = None
+    if end.get("state") in ENDED:
+        state, error = end["state"], end.get("error")
+    elif job:
+        if pid_alive(job.get("pid")):
+            state = "running"
+        elif results and results.get("state") == "finished":
+            state = "finished"
+        elif job.get("cancel_requested"):
+            state = "cancelled"
+        elif job.get("pid") is None:
+            state, error = "failed", "the pilot process did not start; see pilot.log"
+        else:
+            state = "failed"
+            error = "the pilot process stopped without finishing (see pilot.log)"
+    else:  # a run folder the CLI wrote
+        progress = read_json(run_dir / "progress.json")
+        progress = progress if isinstance(progress, dict) else {}
+        finished = (results or {}).get("state") == "finished" or progress.get("state") == "finished"
+        state = "finished" if finished else "incomplete"
+    arms = job.get("arms")
+    if not isinstance(arms, list):
+        from_results = (results or {}).get("arms")
+        arms = list(from_results) if isinstance(from_results, dict) else []
+    return JobStatus(
+        run_dir=run_dir,
+        state=state,
+        arms=_arm_states(run_dir, [str(a) for a in arms], live, state in ENDED),
+        error=error,
+        pid=job.get("pid"),
+        created_at=_text(job.get("created_at") or (results or {}).get("started_at")),
+        ended_at=_text(end.get("ended_at") or (results or {}).get("finished_at")),
+        settings=settings if isinstance(settings, dict) else {},
+        results=results,
+        model_message=_text(live.get("model")),
+    )
+
+
+def log_tail(run_dir: str | Path, max_chars: int = 4000) -> str:
+    """The end of pilot.log (where a failed run says why)."""
+    path = Path(run_dir) / LOG_FILE
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - max_chars))
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def cancel(run_dir: str | Path, grace_s: float = 10.0) -> bool:
+    """Stop a running pilot: SIGTERM to its process group, SIGKILL after ``grace_s``.
+
+    Finished arms stay in the run folder (the pilot writes each arm as it finishes).
+    Returns False when there was nothing running to cancel.
+    """
+    run_dir = Path(run_dir)
+    job = read_json(run_dir / JOB_FILE)
+    if not isinstance(job, dict) or not pid_alive(job.get("pid")):
+        return False
+    job["cancel_requested"] = True
+    job["cancel_requested_at"] = _now()
+    atomic_write_json(run_dir / JOB_FILE, job)
+    pid = int(job["pid"])
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.1)
+    _signal_group(pid, signal.SIGKILL)
+    for _ in range(50):
+        if not pid_alive(pid):
+            break
+        time.sleep(0.1)
+    if not (run_dir / EXIT_FILE).exists():
+        atomic_write_json(
+            run_dir / EXIT_FILE,
+            {"state": "cancelled", "error": None, "exit_code": -9, "ended_at": _now()},
+        )
+    return True
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)  # start_new_session: the group id is the worker's pid
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        os.kill(pid, sig)
+
+
+# -- past runs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    path: Path
+    state: str
+    created_at: str | None
+    model: str | None
+    arms_done: int
+    arms_total: int
+    smoke: bool
+    data_file: str | None
+
+
+def list_runs(root: str | Path | None = None) -> list[RunInfo]:
+    """Run folders under the runs root, newest first (app- and CLI-made alike)."""
+    base = runs_root(root)
+    if not base.is_dir():
+        return []
+    found: list[RunInfo] = []
+    for path in base.iterdir():
+        if not path.is_dir() or path.name.startswith(("_", ".")) or not RUN_ID.match(path.name):
+            continue
+        if not any((path / f).exists() for f in (JOB_FILE, "results.json", "settings.json")):
+            continue
+        status = job_status(path)
+        results = status.results or {}
+        settings = status.settings
+        found.append(
+            RunInfo(
+                run_id=path.name,
+                path=path,
+                state=status.state,
+                created_at=status.created_at,
+                model=_text(results.get("model")) or _text(settings.get("model")),
+                arms_done=sum(a.state in ("ok", "failed", "skipped") for a in status.arms),
+                arms_total=len(status.arms),
+                smoke=bool(results.get("smoke")),
+                data_file=Path(str(settings.get("data"))).name if settings.get("data") else None,
+            )
+        )
+    found.sort(key=lambda r: (r.created_at or "", r.run_id), reverse=True)
+    return found
