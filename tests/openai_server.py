@@ -29,6 +29,7 @@ class Control:
     delay_s: float = 0.0
     slow_next: int | None = None  # None = every request is slow while delay_s > 0
     report_usage: bool = True
+    echo: str = ""  # appended to every answer and error message (a hostile server echoing)
     requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     closing: threading.Event = field(default_factory=threading.Event)
@@ -37,6 +38,7 @@ class Control:
         with self.lock:
             self.fail_next, self.fail_status, self.always_status = 0, 500, None
             self.delay_s, self.slow_next, self.report_usage = 0.0, None, True
+            self.echo = ""
             self.requests.clear()
 
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -115,11 +117,10 @@ def _handler(generator: Any, model_name: str, control: Control, gen_lock: thread
                     else:
                         delay = 0.0
                 usage = control.report_usage
+                echo = control.echo
             if status is not None:
-                self._send(
-                    status,
-                    {"error": {"message": f"test server says {status}", "type": "server_error"}},
-                )
+                message = f"test server says {status}{echo}"
+                self._send(status, {"error": {"message": message, "type": "server_error"}})
                 return
             if delay and control.closing.wait(delay):
                 return
@@ -141,7 +142,7 @@ def _handler(generator: Any, model_name: str, control: Control, gen_lock: thread
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": result.text},
+                        "message": {"role": "assistant", "content": result.text + echo},
                         "finish_reason": "stop",
                     }
                 ],

@@ -393,3 +393,38 @@ def test_cli_refuses_a_key_passed_as_the_variable_name(tmp_path, capsys):
 
 def test_errors_are_advisor_errors():
     assert issubclass(APIError, AdvisorError)
+
+
+def test_a_key_the_server_echoes_in_any_case_is_scrubbed_from_everything_saved(
+    tiny, tmp_path, monkeypatch
+):
+    """A hostile or careless server: the key, upper-cased, inside the model id it lists;
+    swapped-case in every answer; lower-cased in an error body."""
+    monkeypatch.setenv(KEY_ENV, FAKE_KEY)
+    original = routing.api_settings_from
+    monkeypatch.setattr(
+        routing, "api_settings_from", lambda s: replace(original(s), backoff_s=0.01)
+    )
+    with serve(tiny, f"served-{FAKE_KEY.upper()}") as (url, control):
+        control.echo = f" (your key: {FAKE_KEY.swapcase()})"
+        ok = run_pilot(pilot_settings(tmp_path, url, api_model=None, arms=("zero_shot",)))
+        control.echo = f" (your key: {FAKE_KEY.lower()})"
+        control.always_status = 400
+        settings = pilot_settings(tmp_path, url, api_model=None, out=str(tmp_path / "run2"))
+        failed = run_pilot(replace(settings, arms=("zero_shot", "nearest_neighbor")))
+    assert ok["arms"]["zero_shot"]["status"] == "ok"
+    assert ok["model"] == "served-***" and ok["arms"]["zero_shot"]["model"] == "served-***"
+    assert "HTTP 400" in failed["arms"]["zero_shot"]["error"]
+    assert "***" in failed["arms"]["zero_shot"]["error"]
+    saved = [p for run in ("run", "run2") for p in (tmp_path / run).rglob("*") if p.is_file()]
+    assert len(saved) > 5
+    for path in saved:
+        assert FAKE_KEY.lower().encode() not in path.read_bytes().lower(), path
+
+
+def test_scrub_is_case_insensitive_and_reaches_nested_values():
+    from advisor.models.openai_api import scrub
+
+    value = {"model": "m-SECRETkey", "errors": ["x secretKEY y", 3], "secretkey": None}
+    assert scrub(value, "secretkey") == {"model": "m-***", "errors": ["x *** y", 3], "***": None}
+    assert scrub("EMPTY-empty", "EMPTY") == "EMPTY-empty"  # the dummy key is no secret

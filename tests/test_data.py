@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -190,14 +192,14 @@ def test_missing_file_and_folder_are_data_errors(tmp_path):
 
 def test_file_over_max_bytes_names_the_limit(tmp_path):
     path = write(tmp_path, "ex.csv", CSV_HEADER + "a,b\n" * 50)
-    with pytest.raises(DataError, match=r"limit of 100 bytes.*max_bytes"):
+    with pytest.raises(DataError, match=r"limit of 100 bytes.*raise the limit with --max-bytes"):
         load_examples(path, max_bytes=100)
     assert len(load_examples(path, max_bytes=10_000).examples) == 1  # 49 duplicates dropped
 
 
 def test_too_many_rows_names_the_limit(tmp_path):
     path = write(tmp_path, "ex.csv", CSV_HEADER + "".join(f"q{i},a{i}\n" for i in range(11)))
-    with pytest.raises(DataError, match=r"11 rows, over the limit of 10.*max_rows"):
+    with pytest.raises(DataError, match=r"11 rows, over the limit of 10.*with --max-rows"):
         load_examples(path, max_rows=10)
     with pytest.raises(DataError, match="over the limit of 1"):
         load_examples(pd.DataFrame({"input": ["a", "b"], "output": ["c", "d"]}), max_rows=1)
@@ -308,7 +310,7 @@ def test_knowledge_base_size_limit_covers_the_whole_folder(tmp_path):
     write(tmp_path, "kb/a.txt", "x" * 60)
     write(tmp_path, "kb/b.txt", "y" * 60)
     write(tmp_path, "kb.csv", "id,text\n" + "".join(f"d{i},t\n" for i in range(3)))
-    with pytest.raises(DataError, match="3 rows, over the limit of 2.*max_documents"):
+    with pytest.raises(DataError, match="over the limit of 2.*with --max-documents"):
         load_knowledge_base(tmp_path / "kb.csv", max_documents=2)
     with pytest.raises(DataError, match=r"add up to 120 bytes, over the limit of 100"):
         load_knowledge_base(tmp_path / "kb", max_bytes=100)
@@ -331,3 +333,64 @@ def test_check_doc_ids_lists_unknown_ids_with_lines():
     assert "'kb1'" in message  # shows what the known ids look like
     with pytest.raises(DataError, match="it is empty"):
         check_doc_ids(bad, [])
+
+
+# --- what a loader must never do ------------------------------------------------------------
+
+
+@contextmanager
+def within(seconds: int):
+    """Fail (instead of hanging the suite) when the block blocks, e.g. on a FIFO."""
+
+    def stuck(signum, frame):
+        raise TimeoutError(f"blocked for over {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_knowledge_base_folder_reads_only_regular_files_inside_it(tmp_path):
+    import os
+
+    secret = write(tmp_path, "outside/secret.txt", "the password is hunter2")
+    kb = tmp_path / "kb"
+    write(kb, "faq.txt", "Opening hours are 9 to 5.")
+    os.symlink(secret, kb / "passwd.txt")  # a link out of the folder
+    os.symlink(kb / "faq.txt", kb / "alias.txt")  # a link that stays inside is fine
+    os.mkfifo(kb / "pipe.txt")  # would block a plain open() forever
+    with within(10):
+        loaded = load_knowledge_base(kb)
+    assert sorted(d.id for d in loaded) == ["alias", "faq"]
+    assert all("hunter2" not in d.text for d in loaded)
+    [warning] = [w for w in loaded.warnings if "skipped" in w]
+    assert "passwd.txt (a link to outside the folder)" in warning
+    assert "pipe.txt (not a regular file)" in warning
+
+
+def test_a_pipe_given_as_the_data_file_is_refused_not_waited_on(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "ex.csv")
+    with within(10), pytest.raises(DataError, match="not a regular file"):
+        load_examples(tmp_path / "ex.csv")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_says_so(codec, tmp_path):
+    path = write(tmp_path, "ex.csv", (CSV_HEADER + "q,a\n").encode(codec))
+    with pytest.raises(DataError, match="looks UTF-16 encoded") as caught:
+        load_examples(path)
+    assert "\\x00" not in str(caught.value) and "did you mean" not in str(caught.value)
+
+
+def test_placeholder_cells_for_missing_values_are_warned_about(tmp_path):
+    path = write(tmp_path, "ex.csv", CSV_HEADER + "q1,NaN\nq2,a2\nN/A,a3\nq4,None\n")
+    loaded = load_examples(path)
+    assert len(loaded.examples) == 4  # kept as written: a label may really be "None"
+    [warning] = [w for w in loaded.warnings if "placeholder" in w]
+    assert "3 cell(s)" in warning and "line 2" in warning and "line 4" in warning

@@ -443,3 +443,48 @@ def test_the_app_download_is_a_zip_of_the_same_files(tmp_path):
         "llamafactory/data/dataset_info.json",
         "training_spec.json",
     } <= names
+
+
+def test_export_never_replaces_a_file_the_user_changed_without_force(tmp_path, capsys):
+    from advisor.cli import main
+
+    write_examples(tmp_path / "ex.jsonl")
+    (tmp_path / "plan.json").write_text(json.dumps(plan_finetune(7, 24, 500).to_dict()))
+    out = tmp_path / "out"
+    argv = ["export", "--plan", str(tmp_path / "plan.json"), "--format", "trl,axolotl"]
+    argv += ["--out", str(out), "--data", str(tmp_path / "ex.jsonl"), "--model", MODEL]
+    assert main(argv) == 0
+    assert main(argv) == 0  # the same export again replaces nothing: it is the same
+    readme = out / "trl" / "README.md"
+    readme.write_text("# my notes on this run\n")
+    script_before = (out / "trl" / "train_trl.py").read_bytes()
+    (out / "trl" / "train_trl.py").write_text("# edited\n")
+    capsys.readouterr()
+    assert main([*argv[:4], "trl,axolotl,llamafactory", *argv[5:]]) == 2
+    err = capsys.readouterr().err
+    assert "README.md" in err and "train_trl.py" in err and "--force" in err
+    assert readme.read_text() == "# my notes on this run\n"
+    assert not (out / "llamafactory").exists()  # refused: nothing else written either
+    assert main([*argv, "--force"]) == 0
+    assert (out / "trl" / "train_trl.py").read_bytes() == script_before
+    assert readme.read_text().startswith("# trl:")
+
+
+def test_the_trl_script_loads_safetensors_weights_only(tmp_path):
+    write_examples(tmp_path / "ex.jsonl")
+    export_training_setup(
+        plan_finetune(7, 24, 500).to_dict(), "trl", tmp_path / "out", tmp_path / "ex.jsonl", MODEL
+    )
+    tree = ast.parse((tmp_path / "out" / "trl" / "train_trl.py").read_text())
+    loads = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", "") == "from_pretrained"
+        and getattr(node.func.value, "id", "") == "AutoModelForCausalLM"
+    ]
+    assert loads
+    for call in loads:
+        kwargs = {k.arg: k.value for k in call.keywords if k.arg}
+        assert isinstance(kwargs.get("use_safetensors"), ast.Constant)
+        assert kwargs["use_safetensors"].value is True

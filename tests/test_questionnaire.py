@@ -158,6 +158,10 @@ BAD_FILES = [
     ("bigint.yaml", b"labeled_examples: " + b"9" * 5000 + b"\n", "YAML"),
     ("bigint.json", b'{"labeled_examples": ' + b"9" * 5000 + b"}", "JSON"),
     ("deep.json", b"[" * 100_000, "JSON"),
+    # the last of two values would silently win: name the key instead
+    ("twice.yaml", b"task: first\nmulti_task: true\ntask: second\n", "'task' appears twice"),
+    ("flow.yaml", b"{few_shot_tried: true, few_shot_tried: false}\n", "'few_shot_tried' appears"),
+    ("twice.json", b'{"queries_per_day": 5, "queries_per_day": 50}', "'queries_per_day' appears"),
 ]
 
 

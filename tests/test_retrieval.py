@@ -564,3 +564,48 @@ def test_minilm_retrieval_and_embedding_cache():
     bm25_recall = retrieval_metrics(build_retriever("bm25", chunks), queries, gold)["recall@5"]
     hybrid = retrieval_metrics(build_retriever("hybrid", chunks, second), queries, gold)
     assert hybrid["recall@5"] >= max(bm25_recall, faiss_metrics["recall@5"])
+
+
+def _tiny_bert_folder(folder, pickled: bool):
+    """A tiny random BERT saved as a sentence-transformers-loadable folder: weights as
+    safetensors, or as a pickled pytorch_model.bin (which can run code when loaded)."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    folder.mkdir()
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello"]) + "\n")
+    BertTokenizer(str(vocab)).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=6, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8
+    )
+    BertModel(config).save_pretrained(folder)
+    if pickled:
+        weights = load_file(folder / "model.safetensors")
+        (folder / "model.safetensors").unlink()
+        torch.save(weights, folder / "pytorch_model.bin")
+    return folder
+
+
+def test_the_embedder_loads_safetensors_weights_only(tmp_path):
+    from advisor.errors import ModelLoadError
+    from advisor.retrieval.embeddings import SentenceTransformerEmbedder
+
+    safe = _tiny_bert_folder(tmp_path / "safe", pickled=False)
+    assert SentenceTransformerEmbedder(str(safe)).encode(["hello"]).shape == (1, 8)
+    pickled = _tiny_bert_folder(tmp_path / "pickled", pickled=True)
+    with pytest.raises(ModelLoadError, match="only .safetensors weights are loaded"):
+        SentenceTransformerEmbedder(str(pickled)).encode(["hello"])
+
+
+@pytest.mark.parametrize("name", ["hashing-x", "hashing-0", "hashing-", "hashingx"])
+def test_a_bad_fake_embedder_name_is_a_clear_error(name):
+    from advisor.errors import ModelLoadError
+    from advisor.retrieval.embeddings import check_embedder, load_embedder
+
+    with pytest.raises(ModelLoadError, match="hashing-<dimension>"):
+        check_embedder(name)
+    with pytest.raises(ModelLoadError, match="hashing-<dimension>"):
+        load_embedder(name)

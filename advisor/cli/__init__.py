@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from advisor import __version__
 from advisor.errors import AdvisorError
@@ -27,8 +28,16 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors already; this keeps the message to one line (the
+    full usage of a command with thirty flags buries what was wrong)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="advisor",
         description="Prompting, RAG or finetuning? Decide with numbers from your own data.",
     )
@@ -54,14 +63,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except AdvisorError as exc:
-        print(f"advisor: error: {exc}", file=sys.stderr)
+        print(f"advisor: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # output piped into `head` and the like: not an error
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+    except OSError as exc:  # a file the user named cannot be read or written
+        if isinstance(exc, BrokenPipeError):
+            return _broken_pipe()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"advisor: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("advisor: interrupted", file=sys.stderr)
         return 130
+
+
+def _broken_pipe() -> int:
+    """Output piped into `head` and the like: not an error."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def _one_line(text: str) -> str:
+    """An error is one line: a message quoting a file's text must not break it."""
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text

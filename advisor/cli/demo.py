@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from advisor.errors import AdvisorError
+
 
 def run(args: argparse.Namespace) -> int:
     from advisor.cli.pilot import ProgressBars, print_summary
@@ -28,6 +30,25 @@ def run(args: argparse.Namespace) -> int:
 
     sample = get_sample(args.sample)
     out = Path(args.out or f"runs/demo-{sample.name}")
+    answers = parse_answers({})  # no answers: the pilot's evidence decides
+    try:
+        settings = PilotSettings(
+            data=str(sample.data),
+            kb=str(sample.kb) if sample.kb else None,
+            out=str(out),
+            model=args.model,
+            task=sample.task,
+            format=sample.format,
+            seed=args.seed,
+            test_size=args.test_size,
+            embedder=args.embedder,
+            # a random tiny model needs a bigger step to move at all; a real one the default
+            lora=LoraSettings(learning_rate=3e-3, seed=args.seed)
+            if args.model == BUILTIN_MODEL
+            else LoraSettings(seed=args.seed),
+        )
+    except ValueError as exc:  # e.g. --seed -1: one line, not a traceback
+        raise AdvisorError(str(exc)) from None
     print(f"advisor demo: sample '{sample.name}' ({sample.description})", file=sys.stderr)
     if args.model == BUILTIN_MODEL:
         print(
@@ -35,25 +56,9 @@ def run(args: argparse.Namespace) -> int:
             "pipeline, not the decision.",
             file=sys.stderr,
         )
-    answers = parse_answers({})  # no answers: the pilot's evidence decides
-    settings = PilotSettings(
-        data=str(sample.data),
-        kb=str(sample.kb) if sample.kb else None,
-        out=str(out),
-        model=args.model,
-        task=sample.task,
-        format=sample.format,
-        seed=args.seed,
-        test_size=args.test_size,
-        embedder=args.embedder,
-        # a random tiny model needs a bigger step to move at all; a real one the default
-        lora=LoraSettings(learning_rate=3e-3, seed=args.seed)
-        if args.model == BUILTIN_MODEL
-        else LoraSettings(seed=args.seed),
-    )
     bars = ProgressBars(args.quiet)
     try:
-        results = run_pilot(settings, progress=bars)
+        results = run_pilot(settings, progress=bars, force=args.force)
     finally:
         bars.close()
     print_summary(results, str(out))
@@ -89,7 +94,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hub id, folder, .gguf file or builtin:tiny (default: the default model)",
     )
     p.add_argument("--embedder", help="sentence-transformers id or folder (default MiniLM)")
-    p.add_argument("--test-size", type=float, default=0.2)
+    from advisor.cli.pilot import test_size_arg
+
+    p.add_argument("--test-size", type=test_size_arg, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="start over in a run folder whose finished arms cannot be reused",
+    )
     p.set_defaults(func=run)

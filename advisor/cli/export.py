@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         run_dir=args.run,
         provider=args.provider,
+        force=args.force,
     )
     for path in paths:
         print(path)
@@ -71,5 +72,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ID",
         help="promptfoo: evaluate with this endpoint (ollama:MODEL, openai:MODEL, vllm[:URL], "
         "llamacpp[:URL]); default: the run's --api-base, else its local model",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite files already in --out that the export would replace (refused "
+        "otherwise, so your edits are never lost)",
     )
     p.set_defaults(func=run)

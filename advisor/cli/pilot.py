@@ -4,30 +4,66 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
 from advisor.catalog import arm_list_help
+from advisor.errors import AdvisorError
 from advisor.pilot.budget import parse_budget
 
 ARM_HELP = f"comma-separated arms (default: all the data allows): {arm_list_help()}"
 
 
-def _test_size(value: str) -> float:
+def _size(value: str, allow_zero: bool) -> float:
     try:
         v = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"must be a fraction like 0.2 or a count like 40 (not {value!r})"
         ) from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive (not {value!r})")
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction like 0.2 or a count like 40 (not {value!r})"
+        )
+    if v < 0 or (v == 0 and not allow_zero):
+        raise argparse.ArgumentTypeError(
+            f"must be {'0 or more' if allow_zero else 'positive'} (not {value!r})"
+        )
     if v >= 1:
         if not v.is_integer():
             raise argparse.ArgumentTypeError(
                 f"a count must be a whole number, a fraction must be below 1 (not {value!r})"
             )
         return int(v)  # a count of examples
+    return v
+
+
+def test_size_arg(value: str) -> float:
+    return _size(value, allow_zero=False)
+
+
+def _validation_size(value: str) -> float:
+    return _size(value, allow_zero=True)
+
+
+def _finite(value: str) -> float:
+    try:
+        v = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number (not {value!r})") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be a finite number (not {value!r})")
+    return v
+
+
+def _positive_int(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (not {value!r})") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive (not {value!r})")
     return v
 
 
@@ -62,27 +98,53 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--doc-id-col", default="doc_id")
     p.add_argument(
         "--test-size",
-        type=_test_size,
+        type=test_size_arg,
         default=0.2,
         help="fraction (0.2) or count (40) of examples held out (default 0.2)",
     )
-    p.add_argument("--validation-size", type=float, default=0.1)
-    p.add_argument("--max-test", type=int, default=200, help="cap on test items (default 200)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--validation-size",
+        type=_validation_size,
+        default=0.1,
+        help="fraction or count of examples for LoRA early stopping (default 0.1; 0 = none)",
+    )
+    p.add_argument(
+        "--max-test", type=_positive_int, default=200, help="cap on test items (default 200)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="0 to 2**32-1 (default 0)")
     p.add_argument("--few-shot-k", type=int, default=4)
     p.add_argument("--retrieval-k", type=int, default=3)
     p.add_argument(
         "--embedder", help="sentence-transformers id or folder (default all-MiniLM-L6-v2)"
     )
     p.add_argument("--batch-size", type=int, default=16, help="generation batch size")
-    p.add_argument("--max-new-tokens", type=int)
+    p.add_argument(
+        "--max-new-tokens",
+        type=_positive_int,
+        help="cap on answer tokens (default: bounded by the longest training output)",
+    )
+    p.add_argument(
+        "--max-rows", type=_positive_int, default=100_000, help="row limit of the examples file"
+    )
+    p.add_argument(
+        "--max-documents",
+        type=_positive_int,
+        default=100_000,
+        help="document limit of the knowledge base",
+    )
+    p.add_argument(
+        "--max-bytes",
+        type=_positive_int,
+        default=50_000_000,
+        help="size limit of one input file, or of a knowledge-base folder (default 50 MB)",
+    )
     p.add_argument("--lora-rank", type=int, default=8)
     p.add_argument("--lora-alpha", type=int)
     p.add_argument("--lora-epochs", type=int, default=3)
-    p.add_argument("--lora-lr", type=float)
+    p.add_argument("--lora-lr", type=_finite)
     p.add_argument("--lora-max-steps", type=int)
     p.add_argument("--lora-batch-size", type=int, default=8)
-    p.add_argument("--prompt-loss-weight", type=float, default=0.0)
+    p.add_argument("--prompt-loss-weight", type=_finite, default=0.0)
     p.add_argument(
         "--trust-remote-code",
         action="store_true",
@@ -108,7 +170,7 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
         "or the provider's own; the key itself is never saved)",
     )
     p.add_argument("--api-concurrency", type=int, default=4, help="requests in flight (4)")
-    p.add_argument("--api-timeout", type=float, default=60.0, help="seconds per request (60)")
+    p.add_argument("--api-timeout", type=_finite, default=60.0, help="seconds per request (60)")
     p.add_argument(
         "--mlflow",
         metavar="URI",
@@ -116,6 +178,12 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
         "file:///path/mlruns or http://mlflow-server:5000",
     )
     p.add_argument("--answers", help="questionnaire answers to keep with the run (for the report)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="start over in a run folder whose finished arms cannot be reused (other "
+        "settings or changed inputs): its earlier arms are discarded",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print results.json on stdout at the end")
 
@@ -177,6 +245,9 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
             api_concurrency=args.api_concurrency,
             api_timeout_s=args.api_timeout,
             mlflow=args.mlflow,
+            max_rows=args.max_rows,
+            max_documents=args.max_documents,
+            max_bytes=args.max_bytes,
             lora=lora,
         )
     except ValueError as exc:
@@ -240,6 +311,8 @@ class ProgressBars:
 
 
 def print_summary(results: dict[str, Any], out: str) -> None:
+    from advisor.report.formatting import ci, num
+
     if results.get("smoke"):
         print(
             "SMOKE RUN (built-in tiny model): quality numbers test the pipeline, not the decision."
@@ -258,37 +331,50 @@ def print_summary(results: dict[str, Any], out: str) -> None:
         cells = []
         for name in ("exact_match", "token_f1", "rouge_l", "format_valid"):
             if name in m:
-                lo, hi = m[name]["ci95"]
-                cells.append(f"{name} {m[name]['mean']:.2f} [{lo:.2f},{hi:.2f}]")
+                cells.append(f"{name} {num(m[name]['mean'])} {ci(m[name]['ci95'])}")
         print(f"  {arm:<17} " + "  ".join(cells))
     for kind, r in (results.get("retrieval") or {}).items():
         if "recall@5" in r:
             print(
-                f"  retrieval {kind:<7} recall@1 {r['recall@1']:.2f}  recall@5 "
-                f"{r['recall@5']:.2f}  mrr {r['mrr']:.2f}"
+                f"  retrieval {kind:<7} recall@1 {num(r['recall@1'])}  recall@5 "
+                f"{num(r['recall@5'])}  mrr {num(r['mrr'])}"
             )
     print(f"results: {out}/results.json")
 
 
+def no_arm_succeeded(results: dict[str, Any]) -> str | None:
+    """The one-line error when no arm of the run succeeded (naming each failure), else None."""
+    arms = results.get("arms") or {}
+    if any(block.get("status") == "ok" for block in arms.values()):
+        return None
+    failures = "; ".join(
+        f"{arm}: {str(block.get('error') or block.get('status')).splitlines()[0][:200]}"
+        for arm, block in arms.items()
+    )
+    return f"no arm succeeded ({failures}); fix the cause and run the same command again"
+
+
 def run(args: argparse.Namespace) -> int:
-    from advisor.pilot.estimate import describe_estimate, estimate_pilot
-    from advisor.pilot.runner import run_pilot, save_answers
+    from advisor.pilot.runner import run_pilot
 
     settings = settings_from_args(args, args.data, args.out, args.kb)
-    if args.answers:
-        save_answers(args.answers, args.out)
-    est = estimate_pilot(settings)
-    if not args.quiet:
-        print(describe_estimate(est), file=sys.stderr)
+    answers = None
+    if args.answers:  # checked now, written only once the run is accepted
+        from advisor.decide.questionnaire import answers_to_dict, load_answers
+
+        answers = answers_to_dict(load_answers(args.answers))
     bars = ProgressBars(args.quiet)
     try:
-        results = run_pilot(settings, progress=bars)
+        results = run_pilot(settings, progress=bars, answers=answers, force=args.force)
     finally:
         bars.close()
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     else:
         print_summary(results, args.out)
+    failed = no_arm_succeeded(results)
+    if failed:
+        raise AdvisorError(failed)
     if settings.mlflow:
         from advisor.pilot.tracking import log_pilot_to_mlflow
 
@@ -310,6 +396,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="examples: CSV/JSONL/JSON/Parquet with input,output, or OpenAI chat, Alpaca, "
         "ShareGPT or TRL prompt-completion rows (detected), or a Hugging Face datasets folder",
     )
-    p.add_argument("--out", required=True, help="run folder to write (created if needed)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="run folder to write: new, empty, or an earlier run's folder to resume",
+    )
     add_pilot_arguments(p)
     p.set_defaults(func=run)

@@ -15,12 +15,14 @@ import csv
 import io
 import json
 import math
+import os
+import stat
 import sys
 from pathlib import Path
 
 from advisor.data.columnar import read_datasets_folder, read_parquet
 from advisor.data.rows import ACCEPTED_FORMATS, Row, Table, listing
-from advisor.errors import DataError
+from advisor.errors import DataError, knob
 
 _SUFFIXES = {
     ".csv": "csv",
@@ -31,6 +33,12 @@ _SUFFIXES = {
     ".parquet": "parquet",
 }
 _UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def raise_hint(name: str) -> str:
+    """', or raise the limit with <the caller's name for it>' (empty when it has none)."""
+    setting = knob(name)
+    return f", or raise the limit with {setting}" if setting else ""
 
 
 def as_text(value: object, column: str, where: str, name: str) -> str | None:
@@ -64,19 +72,31 @@ def read_text(path: Path, max_bytes: int, what: str = "file") -> str:
     if path.is_dir():
         raise DataError(f"{path} is a folder; the {what} must be one file: {ACCEPTED_FORMATS}")
     try:
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)  # never more: a huge or endless file stays cheap
+        # O_NONBLOCK: opening a FIFO must not wait forever for a writer; then only a
+        # regular file is read (not a pipe, a device or a socket)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DataError(
+                f"{path} is not a regular file (a pipe, device or socket); give the {what} "
+                "as a file saved on disk"
+            )
+        try:
+            data = handle.read(max_bytes + 1)  # never more: a huge or endless file stays cheap
+        except OSError as exc:
+            raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
         raise DataError(
             f"{path} is larger than the limit of {max_bytes:,} bytes "
-            f"({max_bytes / 1e6:g} MB). Use a smaller sample, or raise the limit with "
-            "max_bytes=... if the machine has the memory for it."
+            f"({max_bytes / 1e6:g} MB). Use a smaller sample{raise_hint('max_bytes')}."
         )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(f"{path} is UTF-16 encoded; re-save it as UTF-8 (e.g. 'CSV UTF-8').")
     data = data.removeprefix(_UTF8_BOM)
+    if b"\x00" in data[:4096]:
+        raise DataError(_nul_problem(path, data[:4096]))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -86,6 +106,21 @@ def read_text(path: Path, max_bytes: int, what: str = "file") -> str:
             f"(byte 0x{data[exc.start]:02x}). Re-save the file as UTF-8 (in Excel: "
             "'CSV UTF-8'; or: iconv -f latin1 -t utf-8 in.csv > out.csv)."
         ) from None
+
+
+def _nul_problem(path: Path, head: bytes) -> str:
+    """NUL bytes never belong in text: UTF-16 without a byte-order mark, or a binary file."""
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if max(even, odd) > len(head) // 4:  # ASCII in UTF-16: every other byte is zero
+        order = "big-endian" if even > odd else "little-endian"
+        return (
+            f"{path} looks UTF-16 encoded ({order}, without a byte-order mark); re-save it as "
+            "UTF-8 (in Excel: 'CSV UTF-8'; or: iconv -f utf-16 -t utf-8 in.csv > out.csv)"
+        )
+    return (
+        f"{path} holds NUL bytes, so it is not a text file (a spreadsheet, archive or other "
+        "binary file?); export the data as CSV UTF-8 or JSONL"
+    )
 
 
 def read_table(
@@ -135,7 +170,7 @@ def _check_rows(table: Table, name: str, max_rows: int, rows_param: str) -> Tabl
     if len(table.rows) > max_rows:
         raise DataError(
             f"{name} has {len(table.rows):,} rows, over the limit of {max_rows:,}. "
-            f"Use a sample (a pilot needs hundreds, not millions), or raise {rows_param}=..."
+            f"Use a sample (a pilot needs hundreds, not millions){raise_hint(rows_param)}."
         )
     return table
 
@@ -302,7 +337,7 @@ def table_from_dataframe(frame: object, max_rows: int) -> Table:
     if len(frame) > max_rows:
         raise DataError(
             f"the DataFrame has {len(frame):,} rows, over the limit of {max_rows:,}; "
-            "use a sample or raise max_rows=..."
+            f"use a sample{raise_hint('max_rows')}"
         )
     if frame.empty:
         raise DataError("the DataFrame has no rows")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from advisor.data.files import (
     as_text,
     check_path,
     listing,
+    raise_hint,
     read_table,
     read_text,
     table_from_dataframe,
@@ -32,7 +34,7 @@ from advisor.data.formats import RECOGNISED, convert
 from advisor.data.leakage import LeakageReport, LeakPair, find_leakage, normalize_text
 from advisor.data.splits import split_examples
 from advisor.data.types import Document, Example, ExampleSet, KnowledgeBase, Split
-from advisor.errors import DataError
+from advisor.errors import DataError, knob
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,6 +56,9 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 50_000_000
+# Text a spreadsheet or pandas writes for an empty cell: kept (a label may really be "None")
+# but warned about, since a model scored against "NaN" measures nothing.
+MISSING_PLACEHOLDERS = frozenset({"nan", "none", "null", "n/a", "na", "#n/a", "<na>"})
 DOC_SUFFIXES = (".txt", ".md")
 
 
@@ -84,12 +89,13 @@ def load_examples(
         table, name = table_from_dataframe(source, max_rows), "the DataFrame"
     read = convert(table, name, input_col, output_col)
     table = read.table
+    maps = [k for k in (knob("input_col"), knob("output_col")) if k]
     _require(
         table,
         name,
         (input_col, output_col),
-        "or map it with --input-col / --output-col (input_col=... / output_col=... in Python)"
-        f", or use a recognised format: {RECOGNISED}",
+        (f"or map it with {' / '.join(maps)}" if maps else "in the file")
+        + f", or use a recognised format: {RECOGNISED}",
     )
 
     def text(row: Row, column: str | None) -> str | None:
@@ -129,12 +135,25 @@ def load_examples(
         blank_fix = f"give every row an id, or drop the {id_col!r} column to number rows"
         _check_ids([ex.id for ex in examples], wheres, name, str(id_col), blank_fix)
     exset = _deduplicate(examples, wheres)
+    placeholders = [
+        f"{where} ({column} {value!r})"
+        for ex, where in zip(examples, wheres, strict=True)
+        for column, value in ((input_col, ex.input), (output_col, ex.output))
+        if value.strip().lower() in MISSING_PLACEHOLDERS
+    ]
+    if placeholders:
+        exset.warnings.append(
+            f"{len(placeholders)} cell(s) hold a placeholder for a missing value, kept as "
+            f"that text: {listing(placeholders)}. A spreadsheet may have written an empty "
+            "cell this way: fill them in or delete those rows."
+        )
     return ExampleSet(
         exset.examples,
         read.warnings + exset.warnings,
         read.format,
         read.message(len(exset.examples)),
         read.task,
+        removed_duplicates=exset.removed_duplicates,
     )
 
 
@@ -198,7 +217,7 @@ def _deduplicate(examples: list[Example], wheres: list[str]) -> ExampleSet:
             "Only one answer can match exactly; check these labels (they are kept in the "
             "same split)."
         )
-    return ExampleSet(kept, warnings)
+    return ExampleSet(kept, warnings, len(dropped))
 
 
 def load_knowledge_base(
@@ -211,8 +230,10 @@ def load_knowledge_base(
     """Documents from a CSV/TSV/JSONL/JSON file with id and text, or a folder of .txt/.md.
 
     A folder is read recursively (documentation trees nest), skipping hidden files and
-    folders and following no symlinked folders; the id is the file name without extension,
-    so two files with the same name in different sub-folders are an error. Documents with
+    folders, following no symlinked folders, and reading only regular files whose real
+    path stays inside the folder (what is skipped is named in the warnings); the id is the
+    file name without extension, so two files with the same name in different sub-folders
+    are an error. Documents with
     empty text are skipped with a warning; duplicate ids are an error.
     """
     path = check_path(source, "knowledge base")
@@ -247,18 +268,25 @@ def _read_folder(
 ) -> tuple[list[Document], list[str]]:
     files: list[Path] = []
     ignored: list[str] = []
+    skipped: list[str] = []
+    base = folder.resolve()
     for root, dirs, names in os.walk(folder):  # followlinks=False: no symlink loops
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for file_name in sorted(names):
             if file_name.startswith("."):
                 continue
             target = Path(root) / file_name
-            if target.suffix.lower() in DOC_SUFFIXES:
-                files.append(target)
+            rel = str(target.relative_to(folder))
+            if target.suffix.lower() not in DOC_SUFFIXES:
+                ignored.append(rel)
+            elif problem := _not_a_document(target, base):
+                skipped.append(f"{rel} ({problem})")
             else:
-                ignored.append(str(target.relative_to(folder)))
+                files.append(target)
     if not files:
         other = f" (it holds {len(ignored)} other file(s), e.g. {ignored[0]})" if ignored else ""
+        if skipped:
+            other = f" that can be read (skipped {listing(skipped)})"
         raise DataError(
             f"{folder}: no .txt or .md files found{other}. Put one document per .txt/.md "
             "file there, or give a CSV/JSONL file with 'id' and 'text' columns."
@@ -266,13 +294,13 @@ def _read_folder(
     if len(files) > max_documents:
         raise DataError(
             f"{folder} holds {len(files):,} documents, over the limit of {max_documents:,}; "
-            "use a subset or raise max_documents=..."
+            f"use a subset{raise_hint('max_documents')}"
         )
     total = sum(file.stat().st_size for file in files)
     if total > max_bytes:
         raise DataError(
             f"{folder}: the documents add up to {total:,} bytes, over the limit of "
-            f"{max_bytes:,}; use a subset, or raise the limit with max_bytes=..."
+            f"{max_bytes:,}; use a subset{raise_hint('max_bytes')}"
         )
     documents = [Document(f.stem, read_text(f, max_bytes, "document"), str(f)) for f in files]
     _check_ids(
@@ -288,7 +316,31 @@ def _read_folder(
         warnings.append(
             f"ignored {len(ignored)} file(s) that are not .txt or .md: {listing(ignored)}"
         )
+    if skipped:
+        warnings.append(
+            f"skipped {len(skipped)} file(s) that are not regular files inside {folder}: "
+            f"{listing(skipped)}"
+        )
     return documents, warnings
+
+
+def _not_a_document(path: Path, base: Path) -> str | None:
+    """Why a knowledge-base file is not read, or None: only regular files whose real path
+    stays inside the folder (a link to /etc/passwd must not become a document that is
+    retrieved and sent to an endpoint; a FIFO would block the loader forever)."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling link or a link loop
+        return "a broken link"
+    if not real.is_relative_to(base):
+        return "a link to outside the folder"
+    try:
+        mode = real.stat().st_mode
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    return None
 
 
 def check_doc_ids(examples: Iterable[Example], documents: Iterable[Document]) -> None:

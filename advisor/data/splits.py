@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from advisor.data.leakage import normalize_text
 from advisor.data.types import Example, Split
-from advisor.errors import DataError
+from advisor.errors import DataError, knob
 
 MIN_TRAIN = 2
 MIN_VALIDATION = 1
@@ -60,15 +60,16 @@ def split_examples(
         ("validation_size", validation_size, min_validation),
     ):
         if isinstance(size, int) and 0 < size < low:
+            floor = knob(f"min_{label.removesuffix('_size')}")
             raise DataError(
-                f"{label}={size} is below the minimum of {low} examples; ask for more "
-                f"(or lower min_{label.removesuffix('_size')})"
+                f"{_named(label)} {size} is below the minimum of {low} examples; ask for more"
+                + (f" (or lower {floor})" if floor else "")
             )
     fractions = sum(s for s in (test_size, validation_size) if isinstance(s, float))
     if fractions >= 1:
         raise DataError(
-            f"test_size + validation_size = {fractions:g} leaves nothing for training; "
-            "keep their sum below 1"
+            f"{_named('test_size')} + {_named('validation_size')} = {fractions:g} leaves "
+            "nothing for training; keep their sum below 1"
         )
     test_floor = test_size if isinstance(test_size, int) else min_test
     val_floor = validation_size if isinstance(validation_size, int) else min_validation
@@ -76,11 +77,12 @@ def split_examples(
     need = min_train + test_floor + val_floor
     if len(examples) < need:
         parts = f"{min_train} train, " + (f"{val_floor} validation, " if val_floor else "")
+        drop = knob("validation_size")
         raise DataError(
-            f"too few examples for a train/validation/test split with test_size={test_size} "
-            f"and validation_size={validation_size}: need at least {need} examples "
-            f"({parts}{test_floor} test), got {len(examples)}. Add examples, or lower the "
-            "sizes (validation_size=0 drops the validation set)."
+            f"too few examples for a train/validation/test split with {_named('test_size')} "
+            f"{test_size} and {_named('validation_size')} {validation_size}: need at least "
+            f"{need} examples ({parts}{test_floor} test), got {len(examples)}. Add examples, "
+            "or lower the sizes" + (f" ({drop} 0 drops the validation set)." if drop else ".")
         )
     n_test, n_val = _targets(
         len(examples), test_size, validation_size, test_floor, val_floor, min_train
@@ -118,6 +120,11 @@ def split_examples(
             "with different inputs, or remove the repeats."
         )
     return Split(train, validation, test, seed)
+
+
+def _named(name: str) -> str:
+    """The caller's name for a size setting (a flag, a field label), else the argument."""
+    return knob(name) or name
 
 
 def _as_count(size: object) -> object:

@@ -40,6 +40,7 @@ class ExampleSet:
     format: str = "plain"  # advisor.data.formats.FORMATS key the file was read as
     message: str = ""  # "read as OpenAI chat JSONL: 412 conversations, ..." for the user
     task: str | None = None  # the system prompt every conversation shared, if any
+    removed_duplicates: int = 0  # rows dropped as exact repeats of an earlier row
 
     def __len__(self) -> int:
         return len(self.examples)

@@ -336,7 +336,7 @@ def loads_answers(text: str | bytes, *, fmt: str | None = None, name: str = "ans
         fmt = "json" if text.lstrip().startswith("{") else "yaml"
     if fmt == "json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys(name))
         except json.JSONDecodeError as exc:
             raise AnswersError(
                 f"{name} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -357,11 +357,57 @@ def loads_answers(text: str | bytes, *, fmt: str | None = None, name: str = "ans
     return parse_answers(data)
 
 
+def _unique_keys(name: str):
+    """A JSON ``object_pairs_hook`` that refuses a key given twice (the last would win)."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise AnswersError(
+                    f"{name}: the key {key!r} appears twice; keep one (the last would silently win)"
+                )
+            out[key] = value
+        return out
+
+    return hook
+
+
+def _yaml_loader(name: str):
+    """PyYAML's safe loader, refusing a mapping that gives the same key twice."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base constructor reports it
+                continue
+            if first is not None:
+                raise AnswersError(
+                    f"{name}: the key {key!r} appears twice (lines {first} and {line}); keep "
+                    "one (the last would silently win)"
+                )
+            seen[key] = line
+        return loader.construct_mapping(node, deep=deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return UniqueKeyLoader
+
+
 def _load_yaml(text: str, name: str) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_yaml_loader(name))  # noqa: S506 - a SafeLoader subclass
+    except AnswersError:
+        raise
     except yaml.MarkedYAMLError as exc:
         where = f" at line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
         raise AnswersError(f"{name} is not valid YAML: {exc.problem or exc}{where}") from None

@@ -156,7 +156,7 @@ def _resolve_hub_id(
         return ResolvedModel(ref, str(cached.path), f"project cache ({cached.source})")
     tried.append(f"project cache {model_cache_dir(cache_dir)}: not there")
 
-    hf_folder = _hf_cache_folder(ref)
+    hf_folder = hf_cache_folder(ref)
     if hf_folder is not None:
         return ResolvedModel(ref, hf_folder, "Hugging Face cache", tuple(tried))
     tried.append("Hugging Face cache: not there")
@@ -193,7 +193,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
-def _hf_cache_folder(ref: str) -> str | None:
+def hf_cache_folder(ref: str) -> str | None:
     """The newest cached snapshot of ``ref`` with a config and safetensors weights."""
     try:
         from huggingface_hub import snapshot_download

@@ -238,8 +238,14 @@ def _training_extra_mb(ctx: PilotContext, work: ArmWork) -> float:
     weights = next(iter(gen.model.parameters()), None) if hasattr(gen, "model") else None
     weight_dtype = "bf16" if weights is not None and "bfloat16" in str(weights.dtype) else "fp32"
     targets = lora.target_modules
+    try:  # the loaded model's own shape; the reference's when the config cannot be read
+        from advisor.memory import shape_from_config
+
+        shape = shape_from_config(gen.model.config.to_dict())
+    except Exception:
+        shape = model_shape(ctx.settings.model)
     peak = estimate_cpu_training_peak(
-        model_shape(ctx.settings.model),
+        shape,
         batch_size=max(1, min(lora.batch_size, len(ctx.split.train))),
         seq_len=max(1, work.widest_train_tokens),
         weight_dtype=weight_dtype,
@@ -256,7 +262,12 @@ FINISH_S = 5.0  # after the last arm: retrieval metrics, results and files
 
 
 def pilot_estimate(
-    ctx: PilotContext, arms: list[str], n_examples: int, mean_chars: float, spent_s: float = 0.0
+    ctx: PilotContext,
+    arms: list[str],
+    n_examples: int,
+    mean_chars: float,
+    spent_s: float = 0.0,
+    shape: Any = None,
 ) -> dict:
     """The estimate a run records and prints: measured here when it can be, else counted.
 
@@ -266,7 +277,10 @@ def pilot_estimate(
     from advisor.pilot.estimate import estimate_pilot
     from advisor.pilot.rundir import read_json
 
-    counted = estimate_pilot(ctx.settings, n_examples, mean_chars).to_dict()
+    split = (len(ctx.split.train), len(ctx.split.test))
+    counted = estimate_pilot(
+        ctx.settings, n_examples, mean_chars, arms=arms, shape=shape, split_sizes=split
+    ).to_dict()
     pending = [
         a
         for a in arms

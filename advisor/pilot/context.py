@@ -8,14 +8,21 @@ and hands the same instance to every arm.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from advisor.data.types import Document, Example, Split
+from advisor.errors import knob
 from advisor.finetune.settings import LoraSettings
 from advisor.models.hf import DEFAULT_MODEL
+
+
+def _named(name: str) -> str:
+    """The caller's name for a setting (a CLI flag, an app label), else the field's."""
+    return knob(name) or name
 
 
 @dataclass(frozen=True)
@@ -56,21 +63,43 @@ class PilotSettings:
     api_concurrency: int = 4  # requests in flight at once
     api_timeout_s: float = 60  # per request
     mlflow: str | None = None  # tracking URI the CLI logs the finished run to
+    # Input limits: a pilot needs hundreds of examples, and a huge file should fail fast
+    max_rows: int = 100_000  # rows of the examples file
+    max_documents: int = 100_000  # knowledge-base documents (rows or files)
+    max_bytes: int = 50_000_000  # bytes of one input file (or of a knowledge-base folder)
     lora: LoraSettings = field(default_factory=LoraSettings)
 
     def __post_init__(self) -> None:
-        if self.test_size <= 0:
-            raise ValueError(f"test_size must be positive (not {self.test_size!r})")
-        if not self.validation_size >= 0:
-            raise ValueError(f"validation_size must be >= 0 (not {self.validation_size!r})")
+        if not (isinstance(self.test_size, int | float) and 0 < self.test_size < math.inf):
+            raise ValueError(f"{_named('test_size')} must be positive (not {self.test_size!r})")
+        if not (
+            isinstance(self.validation_size, int | float) and 0 <= self.validation_size < math.inf
+        ):
+            raise ValueError(
+                f"{_named('validation_size')} must be >= 0 (not {self.validation_size!r})"
+            )
         if self.train_context_words is not None and self.train_context_words <= 0:
             raise ValueError(
-                "train_context_words must be positive or None for whole passages "
+                f"{_named('train_context_words')} must be positive or None for whole passages "
                 f"(not {self.train_context_words!r})"
             )
         for name in ("few_shot_k", "retrieval_k", "batch_size", "chunk_words"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive (not {getattr(self, name)!r})")
+                raise ValueError(f"{_named(name)} must be positive (not {getattr(self, name)!r})")
+        for name in ("max_rows", "max_documents", "max_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{_named(name)} must be a positive whole number (not {value!r})")
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise ValueError(
+                f"{_named('seed')} must be a whole number from 0 to {2**32 - 1} (not {seed!r})"
+            )
+        if self.max_new_tokens is not None and self.max_new_tokens <= 0:
+            raise ValueError(
+                f"{_named('max_new_tokens')} must be positive (not {self.max_new_tokens!r}); "
+                "leave it out to bound answers by the longest training output"
+            )
         if self.primary_metric is not None:
             from advisor.evaluation.metrics import METRICS
 
@@ -80,7 +109,7 @@ class PilotSettings:
                     f"(not {self.primary_metric!r})"
                 )
         if self.max_test is not None and self.max_test <= 0:
-            raise ValueError(f"max_test must be positive or None (not {self.max_test!r})")
+            raise ValueError(f"{_named('max_test')} must be positive (not {self.max_test!r})")
         if self.lora_rag_retriever not in ("bm25", "faiss", "hybrid"):
             raise ValueError(
                 "lora_rag_retriever must be one of bm25, faiss, hybrid "

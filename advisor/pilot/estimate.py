@@ -49,8 +49,32 @@ class PilotEstimate:
         return asdict(self)
 
 
+def _local_folder(ref: str) -> Path | None:
+    """The folder ``ref`` resolves to on this machine without fetching, if any."""
+    path = Path(ref).expanduser()
+    if (path / "config.json").exists():
+        return path
+    if path.exists():
+        return None
+    try:
+        from advisor.models.cache import find_cached
+        from advisor.models.sources import hf_cache_folder
+
+        cached = find_cached(ref)
+        folder = cached.path if cached is not None else hf_cache_folder(ref)
+    except Exception:  # an estimate must never stop a pilot
+        return None
+    return Path(folder) if folder else None
+
+
 def model_shape(ref: str | None) -> ModelShape:
-    """The shape of the model a pilot will load, from its config when it is on disk."""
+    """The shape of the model a pilot will load (the default model's size when unknown)."""
+    return _model_shape(ref)[0]
+
+
+def _model_shape(ref: str | None) -> tuple[ModelShape, bool]:
+    """The shape of the model a pilot will load, and whether it is known (its config is on
+    disk) or assumed (the default model's size, for a model not fetched yet)."""
     from advisor.memory import shape_from_config, shape_from_params_b
     from advisor.models.hf import BUILTIN_MODEL, DEFAULT_MODEL
 
@@ -59,14 +83,14 @@ def model_shape(ref: str | None) -> ModelShape:
         from advisor.models.tiny import TinySpec, tiny_config_values
 
         spec = TinySpec()
-        return shape_from_config(tiny_config_values(spec, spec.vocab_size))
-    path = Path(ref).expanduser()
-    if (path / "config.json").exists():
+        return shape_from_config(tiny_config_values(spec, spec.vocab_size)), True
+    folder = _local_folder(ref)
+    if folder is not None:
         try:
-            return shape_from_config(path)
+            return shape_from_config(folder), True
         except Exception:  # an estimate must never stop a pilot
             pass
-    return shape_from_params_b(DEFAULT_PARAMS / 1e9)
+    return shape_from_params_b(DEFAULT_PARAMS / 1e9), ref == DEFAULT_MODEL
 
 
 def _training_peak_mb(
@@ -94,9 +118,20 @@ def _training_peak_mb(
 
 
 def estimate_pilot(
-    settings: Any, n_examples: int | None = None, mean_chars: float | None = None
+    settings: Any,
+    n_examples: int | None = None,
+    mean_chars: float | None = None,
+    *,
+    arms: list[str] | None = None,
+    shape: ModelShape | None = None,
+    split_sizes: tuple[int, int] | None = None,
 ) -> PilotEstimate:
-    """Estimate from the settings and the data's size (read from the file when not given)."""
+    """Estimate from the settings and the data's size (read from the file when not given).
+
+    ``arms``: the arms that will run (default: the settings' arms, else every arm);
+    ``shape``: the loaded model's shape (default: from its config on disk, when there);
+    ``split_sizes``: (train, test) counts of the split made (default: from the sizes).
+    """
     from advisor.pilot.arms import ARMS
 
     if n_examples is None or mean_chars is None:
@@ -108,6 +143,8 @@ def estimate_pilot(
                 input_col=settings.input_col,
                 output_col=settings.output_col,
                 doc_id_col=settings.doc_id_col,
+                max_bytes=getattr(settings, "max_bytes", 50_000_000),
+                max_rows=getattr(settings, "max_rows", 100_000),
             ).examples
             n_examples = len(ex)
             mean_chars = sum(len(e.input) + len(e.output) for e in ex) / max(1, len(ex))
@@ -118,7 +155,11 @@ def estimate_pilot(
     )
     n_test = min(int(round(n_examples * frac_test)), settings.max_test or n_examples)
     n_train = max(0, int(n_examples * (1 - frac_test - settings.validation_size)))
-    shape = model_shape(settings.model)
+    if split_sizes is not None:  # the split the pilot made: no guessing
+        n_train, n_test = split_sizes
+    known = True
+    if shape is None:
+        shape, known = _model_shape(settings.model)
     params = count_params(shape)
     tokens_per_example = mean_chars / 4 + 40  # ~4 characters a token, plus the template
     new_tokens = settings.max_new_tokens or 48
@@ -127,7 +168,7 @@ def estimate_pilot(
     speed = BF16_SPEEDUP if params > TINY_PARAMS and cpu_has_native_bf16() else 1.0
     per_arm: dict[str, float] = {}
     train_tokens: dict[str, float] = {}  # arm -> tokens of a mean training example
-    arms = list(settings.arms) or list(ARMS)
+    arms = list(arms if arms is not None else (settings.arms or ARMS))
     for arm in arms:
         spec = ARMS.get(arm)
         if spec is None:
@@ -170,10 +211,18 @@ def estimate_pilot(
         per_arm_seconds=per_arm,
         assumptions=(
             f"{n_test} test and ~{n_train} training examples, ~{int(tokens_per_example)} tokens "
-            f"each, a {_millions(params)}-parameter model in {'bf16' if speed > 1 else 'fp32'} "
-            "on this CPU; a planning figure, not a promise"
+            f"each, {_model_words(params, known, any(ARMS[a].needs_llm for a in per_arm))} "
+            f"in {'bf16' if speed > 1 else 'fp32'} on this CPU; a planning figure, not a promise"
         ),
     )
+
+
+def _model_words(params: int, known: bool, uses_model: bool) -> str:
+    if not uses_model:
+        return "no language model"
+    if not known:
+        return "a model whose size is unknown until it is fetched"
+    return f"a {_millions(params)}-parameter model"
 
 
 def _millions(params: int) -> str:

@@ -41,6 +41,9 @@ from advisor.pilot.context import PilotSettings
 from advisor.pilot.rundir import atomic_write_json, read_json
 
 RUNS_ENV = "ADVISOR_RUNS"  # where run folders go; default ./runs
+# The app never lets a model repository run its own code unless the person who started it
+# set this to 1: a browser tab (or a page that reached it) must not be able to opt in.
+REMOTE_CODE_ENV = "ADVISOR_APP_TRUST_REMOTE_CODE"
 DEFAULT_RUNS = "runs"
 JOB_FILE, LIVE_FILE, EXIT_FILE, LOG_FILE = "job.json", "live.json", "exit.json", "pilot.log"
 ENDED = ("finished", "failed", "cancelled")
@@ -58,6 +61,27 @@ def runs_root(root: str | Path | None = None) -> Path:
     """The folder holding run folders: ``root``, else ``$ADVISOR_RUNS``, else ./runs."""
     chosen = root if root is not None else (os.environ.get(RUNS_ENV) or DEFAULT_RUNS)
     return Path(chosen).expanduser().resolve()
+
+
+# How messages name settings in the app (advisor.errors.knob): its controls' labels; a
+# setting the app has no control for is left out of the hint.
+APP_KNOBS: dict[str, str] = {
+    "input_col": "the 'Input column' choice on the Data page",
+    "output_col": "the 'Output column' choice on the Data page",
+    "doc_id_col": "the 'Document id column' choice on the Data page",
+    "test_size": "'Test set' on the Pilot page",
+    "max_test": "'At most this many test items' on the Pilot page",
+    "seed": "'Seed' on the Pilot page",
+    "few_shot_k": "'Few-shot examples' on the Pilot page",
+    "retrieval_k": "'Passages per RAG prompt' on the Pilot page",
+    "batch_size": "'Generation batch' on the Pilot page",
+    "format": "'Required output format' on the Data page",
+}
+
+
+def remote_code_allowed() -> bool:
+    """Whether the app may offer trust_remote_code (``$ADVISOR_APP_TRUST_REMOTE_CODE=1``)."""
+    return os.environ.get(REMOTE_CODE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def new_run_id() -> str:
@@ -87,7 +111,9 @@ def _copy_input(source: str | Path, dest_dir: Path, stem: str) -> Path:
     dest_dir.mkdir(parents=True, exist_ok=True)
     if src.is_dir():
         dest = dest_dir / stem
-        shutil.copytree(src, dest, symlinks=False)
+        # links stay links (the loader reads none that leave the folder) and pipes, devices
+        # and sockets stay behind: a copy must not read what the loader would refuse
+        shutil.copytree(src, dest, symlinks=True, ignore=_special_files)
         return dest
     suffix = src.suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,8}", src.suffix.lower()) else ""
     dest = dest_dir / f"{stem}{suffix}"
@@ -95,9 +121,25 @@ def _copy_input(source: str | Path, dest_dir: Path, stem: str) -> Path:
     return dest
 
 
+def _special_files(folder: str, names: list[str]) -> list[str]:
+    """Entries of ``folder`` that are neither regular files, folders nor links."""
+    import stat
+
+    skip = []
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            skip.append(name)
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skip.append(name)
+    return skip
+
+
 def planned_arms(settings: PilotSettings) -> list[str]:
     """The arms the pilot will run, in order (RAG arms only with a knowledge base)."""
-    from advisor.pilot.runner import choose_arms
+    from advisor.pilot.prepare import choose_arms
 
     return choose_arms(settings, bool(settings.kb))
 
@@ -121,6 +163,12 @@ def start_pilot(
     ``answers`` (questionnaire answers as a dict) are kept as ``answers.json`` for the
     report. ``settings.out`` is ignored: the run folder is always a new one under ``root``.
     """
+    if settings.trust_remote_code and not remote_code_allowed():
+        raise AdvisorError(
+            "the app does not let a model repository run its own code: restart it with "
+            f"{REMOTE_CODE_ENV}=1 if you trust the model's author, or use the CLI's "
+            "--trust-remote-code"
+        )
     run_dir = run_path(run_id or new_run_id(), root)
     if run_dir.exists():
         raise AdvisorError(f"run folder {run_dir} already exists; start a new run")

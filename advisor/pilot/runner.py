@@ -10,6 +10,7 @@ the same settings skips finished arms (resume).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -18,157 +19,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import AdvisorError, DataError
+from advisor.data.types import Split
+from advisor.errors import AdvisorError
 from advisor.models.hf import BUILTIN_MODEL
-from advisor.pilot.context import (
-    PilotContext,
-    PilotSettings,
-    ProgressFn,
-    Split,
+from advisor.pilot.context import PilotContext, PilotSettings, ProgressFn
+from advisor.pilot.prepare import (  # choose_arms and prepare_pilot: importable from here
+    accept,
+    choose_arms,  # noqa: F401
+    make_split,
+    prepare_pilot,
 )
 from advisor.pilot.results import assemble_results, score_arm
 from advisor.pilot.rundir import atomic_write_json, read_json
+from advisor.pilot.runfolder import ResumePlan, check_model, model_fingerprint
 from advisor.resources import PeakMemory
 
 log = logging.getLogger(__name__)
 
 RESULTS_VERSION = 1
-
-
-def choose_arms(settings: PilotSettings, has_kb: bool) -> list[str]:
-    """The arms to run, in workflow order; RAG arms need a knowledge base."""
-    from advisor.pilot.arms import ARMS
-
-    wanted = list(settings.arms) or list(ARMS)
-    unknown = [a for a in wanted if a not in ARMS]
-    if unknown:
-        raise AdvisorError(f"unknown arm(s) {', '.join(unknown)}: choose from {', '.join(ARMS)}")
-    if not has_kb:
-        needs = [a for a in wanted if ARMS[a].needs_kb]
-        if needs and settings.arms:
-            raise AdvisorError(
-                f"arm(s) {', '.join(needs)} need a knowledge base: pass --kb FILE_OR_FOLDER "
-                "or drop them from --arms"
-            )
-        wanted = [a for a in wanted if not ARMS[a].needs_kb]
-    order = list(ARMS)
-    return sorted(dict.fromkeys(wanted), key=order.index)
-
-
-def _load_inputs(settings: PilotSettings):
-    from advisor.data.load import check_doc_ids, load_examples, load_knowledge_base
-
-    exset = load_examples(
-        settings.data,
-        input_col=settings.input_col,
-        output_col=settings.output_col,
-        doc_id_col=settings.doc_id_col,
-    )
-    documents = load_knowledge_base(settings.kb) if settings.kb else []
-    if documents:
-        check_doc_ids(exset.examples, documents)
-    return exset, documents
-
-
-def _task_from_data(settings: PilotSettings, exset) -> PilotSettings:
-    """A system prompt every conversation shares is the pilot's task, unless --task is given.
-
-    Why in the settings: settings.json then records the task the arms were given, so a
-    resume compares like with like and the exports write the same system turn.
-    """
-    from dataclasses import replace
-
-    if not exset.task:
-        return settings
-    if not settings.task.strip():
-        return replace(settings, task=exset.task)
-    if settings.task.strip() != exset.task.strip():
-        exset.warnings.append(
-            "the data's system prompt was replaced by the task you gave (--task); leave the "
-            "task empty to use the system prompt"
-        )
-    return settings
-
-
-def _split(settings: PilotSettings, examples) -> Split:
-    from advisor.data.load import split_examples
-
-    s = split_examples(
-        examples,
-        test_size=settings.test_size,
-        validation_size=settings.validation_size,
-        seed=settings.seed,
-    )
-    test = list(s.test)
-    if settings.max_test is not None and len(test) > settings.max_test:
-        test = test[: settings.max_test]
-    return Split(list(s.train), list(s.validation), test, s.seed)
-
-
-# Settings that change where a run reports or how it reaches an endpoint, not its numbers.
-# (budget_s: what a budget changes, test size, epochs and arms, is compared on its own.)
-_RESUME_FREE = (
-    "arms", "out", "mlflow", "api_key_env", "api_concurrency", "api_timeout_s", "budget_s",
-)  # fmt: skip
-
-
-BUDGET_FILE = "budget.json"  # the plan a --budget run made; a resumed run keeps it
-
-
-def _write_settings(run_dir: Path, settings: PilotSettings, split: Split) -> None:
-    atomic_write_json(run_dir / "settings.json", settings.to_dict())
-    atomic_write_json(run_dir / "split.json", split.to_dict())
-
-
-def _earlier_budget_plan(
-    run_dir: Path, settings: PilotSettings
-) -> tuple[PilotSettings, dict[str, Any] | None]:
-    """A resumed --budget run keeps the plan its first run made (arms, test size, epochs):
-    measuring again would plan a slightly different pilot and mix two in one folder."""
-    from dataclasses import replace
-
-    plan, saved = read_json(run_dir / BUDGET_FILE), read_json(run_dir / "settings.json")
-    if settings.budget_s is None or not isinstance(plan, dict) or not isinstance(saved, dict):
-        return settings, None
-    if saved.get("budget_s") != settings.budget_s:
-        return settings, None
-    lora = replace(settings.lora, epochs=int(plan["epochs"]))
-    kept = replace(settings, arms=tuple(plan["arms"]), max_test=int(plan["max_test"]), lora=lora)
-    return kept, plan
-
-
-def _plan_budget(
-    ctx: PilotContext,
-    arms: list[str],
-    estimate: dict[str, Any],
-    progress: ProgressFn | None,
-    started: float,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Cut the pilot to its budget (advisor.pilot.budget), or refuse when nothing fits."""
-    from advisor.pilot.budget import apply_plan, fit_pilot, planned_estimate
-
-    spent = time.monotonic() - started
-    plan = fit_pilot(estimate, ctx.settings, arms, len(ctx.split.test), spent)
-    if progress:
-        progress({"arm": None, "stage": "budget", "message": plan.describe()})
-    if not plan.fits:
-        raise AdvisorError(plan.describe())
-    ctx.replan(apply_plan(ctx.settings, plan), ctx.split)
-    return plan.to_dict(), planned_estimate(estimate, plan, ctx.settings)
-
-
-def _check_resume(run_dir: Path, settings: PilotSettings) -> None:
-    """Refuse to mix a finished run with different settings: its numbers would not compare."""
-    old = read_json(run_dir / "settings.json")
-    if old is None:
-        return
-    mine = settings.to_dict()
-    differs = sorted(k for k in mine if k not in _RESUME_FREE and old.get(k) != mine[k])
-    if differs:
-        raise AdvisorError(
-            f"{run_dir} holds a pilot run with other settings ({', '.join(differs)}); "
-            "use a new --out folder, or delete that folder to start over"
-        )
 
 
 def make_generator_loader(
@@ -231,30 +99,41 @@ def _arm_model(arm: str, state: dict[str, Any]) -> dict[str, Any]:
     return {"model": state["local"] if llm else None, "backend": "local" if llm else None}
 
 
-def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Run (or resume) a pilot; returns the results dict also written to results.json."""
+def run_pilot(
+    settings: PilotSettings,
+    progress: ProgressFn | None = None,
+    *,
+    answers: dict[str, Any] | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Run (or resume) a pilot; returns the results dict also written to results.json.
+
+    Nothing is written (not the run folder, not ``answers``) until the data, the arms, the
+    model and the run folder have all been checked. ``force`` starts over in a run folder
+    whose finished arms cannot be reused. An ``estimate`` progress event carries the time
+    and memory estimate of what will really run, once the model is loaded.
+    """
+    from advisor.models.openai_api import secret_scrubber
     from advisor.pilot.arms import ARMS
+    from advisor.pilot.calibrate import pilot_estimate
+    from advisor.pilot.estimate import describe_estimate_dict
     from advisor.retrieval.embeddings import load_embedder
     from advisor.runtime import configure_threads
 
     t_start = time.monotonic()
     configure_threads()
-    run_dir = Path(settings.out)
-    exset, documents = _load_inputs(settings)
-    settings = _task_from_data(settings, exset)
+    settings, planned = _earlier_budget_plan(Path(settings.out), settings)
+    prepared = prepare_pilot(settings, force=force)
+    settings, exset, documents, arms, split = (
+        prepared.settings,
+        prepared.exset,
+        prepared.documents,
+        prepared.arms,
+        prepared.split,
+    )
     if progress and exset.message:
         progress({"arm": None, "stage": "data", "message": exset.message})
-    arms = choose_arms(settings, bool(documents))
-    split = _split(settings, exset.examples)
-    if not split.test:
-        raise DataError("no test examples after the split: add examples or raise --test-size")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    settings, planned = _earlier_budget_plan(run_dir, settings)
-    if planned is not None:
-        arms, split = [a for a in arms if a in settings.arms], _split(settings, exset.examples)
-    _check_resume(run_dir, settings)
-    if settings.budget_s is None or planned is not None:
-        _write_settings(run_dir, settings, split)  # a new budget run writes them once planned
+    run_dir = prepared.plan.run_dir
     embedder = load_embedder(settings.embedder)
     needs_llm = any(ARMS[a].needs_llm for a in arms)
     data_texts = [t for e in split.train for t in (e.input, e.output)] + [d.text for d in documents]
@@ -267,25 +146,32 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     ctx = PilotContext(
         settings, split, documents, run_dir, embedder, progress, loader if needs_llm else None
     )
-    _check_primary_metric(ctx)
+    inputs = dict(prepared.inputs)
     if needs_llm:
         ctx.generator()  # an explicit model that cannot load fails before any arm runs
-    from advisor.pilot.calibrate import pilot_estimate
-    from advisor.pilot.estimate import describe_estimate_dict
-
+        inputs["model"] = _model_fingerprint(model_state, arms)
+        check_model(prepared.plan, inputs["model"], force=force)
+    else:  # no model used: the folder keeps the one its earlier arms were made with
+        inputs["model"] = (prepared.plan.stored.get("inputs") or {}).get("model")
+    prepared.inputs = inputs
     mean_chars = sum(len(e.input) + len(e.output) for e in exset.examples) / len(exset.examples)
+    counted = {"shape": _loaded_shape(ctx) if needs_llm else None}
     spent = time.monotonic() - t_start
-    estimate = pilot_estimate(ctx, arms, len(exset.examples), mean_chars, spent)
+    estimate = pilot_estimate(ctx, arms, len(exset.examples), mean_chars, spent, **counted)
     if progress:
         progress({"arm": None, "stage": "estimate", "message": describe_estimate_dict(estimate)})
     if settings.budget_s is not None and planned is None:
         planned, estimate = _plan_budget(ctx, arms, estimate, progress, t_start)
-        settings, arms = ctx.settings, list(ctx.settings.arms)
-        ctx.replan(settings, _split(settings, exset.examples))
-        split = ctx.split
-        _write_settings(run_dir, settings, split)
+        settings, arms = ctx.settings, [a for a in arms if a in ctx.settings.arms]
+        ctx.replan(settings, make_split(settings, exset))
+        split = prepared.split = ctx.split
+    accept(prepared, settings, answers)
+    if planned is not None:
         atomic_write_json(run_dir / BUDGET_FILE, planned)
+
     started = datetime.now(UTC).isoformat(timespec="seconds")
+    if prepared.plan.restart:
+        notes.append(_restart_note(prepared.plan))
     meta = {
         "started_at": started,
         "estimate": estimate,
@@ -295,18 +181,20 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
         "model_source": model_state.get("source") if needs_llm else None,
     }
     atomic_write_json(run_dir / "meta.json", meta)
+    scrub = secret_scrubber(settings)
 
     for arm in arms:
         path = run_dir / "arms" / f"{arm}.json"
         if needs_llm and model_state.get("router") is not None:
             model_state["router"].use(arm)  # endpoint or local model for this arm
-        if (done := read_json(path)) and done.get("status") == "ok":
+        done = read_json(path)
+        if isinstance(done, dict) and done.get("status") == "ok":
             ctx.emit(arm=arm, stage="skipped", done=1, total=1, message="finished earlier")
             continue
         ctx.emit(arm=arm, stage="start", done=0, total=len(split.test))
         _write_progress(run_dir, arm, "running")
-        block = _run_arm(ctx, arm, split)
-        block.update(_arm_model(arm, model_state))
+        block = scrub(_run_arm(ctx, arm, split))
+        block.update(scrub(_arm_model(arm, model_state)))
         atomic_write_json(path, block)
         ctx.emit(arm=arm, stage=block["status"], done=1, total=1, message=block.get("error"))
         _write_progress(run_dir, arm, block["status"])
@@ -323,22 +211,76 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     return results
 
 
-def _check_primary_metric(ctx: PilotContext) -> None:
-    """A --primary-metric the pilot would not measure is refused before any arm runs."""
-    from advisor.evaluation.metrics import METRICS
+BUDGET_FILE = "budget.json"  # the plan a --budget run made; a resumed run keeps it
 
-    name = ctx.settings.primary_metric
-    if name is None:
-        return
-    info = METRICS[name]
-    refs = [e.output for e in ctx.split.train + ctx.split.test]
-    if "format_spec" in info.needs and ctx.format_spec() is None:
-        raise AdvisorError(f"--primary-metric {name} needs --format; give one or pick another")
-    if info.applies is not None and not info.applies(refs):
-        raise AdvisorError(
-            f"--primary-metric {name} does not apply to these outputs ({info.description}); "
-            "pick another metric or leave it out to choose by the task's kind"
-        )
+
+def _earlier_budget_plan(
+    run_dir: Path, settings: PilotSettings
+) -> tuple[PilotSettings, dict[str, Any] | None]:
+    """A resumed --budget run keeps the plan its first run made (arms, test size, epochs):
+    measuring again would plan a slightly different pilot and mix two in one folder."""
+    from dataclasses import replace
+
+    plan, saved = read_json(run_dir / BUDGET_FILE), read_json(run_dir / "settings.json")
+    if settings.budget_s is None or not isinstance(plan, dict) or not isinstance(saved, dict):
+        return settings, None
+    if saved.get("budget_s") != settings.budget_s:
+        return settings, None
+    lora = replace(settings.lora, epochs=int(plan["epochs"]))
+    kept = replace(settings, arms=tuple(plan["arms"]), max_test=int(plan["max_test"]), lora=lora)
+    return kept, plan
+
+
+def _plan_budget(
+    ctx: PilotContext,
+    arms: list[str],
+    estimate: dict[str, Any],
+    progress: ProgressFn | None,
+    started: float,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Cut the pilot to its budget (advisor.pilot.budget), or refuse when nothing fits."""
+    from advisor.pilot.budget import apply_plan, fit_pilot, planned_estimate
+
+    spent = time.monotonic() - started
+    plan = fit_pilot(estimate, ctx.settings, arms, len(ctx.split.test), spent)
+    if progress:
+        progress({"arm": None, "stage": "budget", "message": plan.describe()})
+    if not plan.fits:
+        raise AdvisorError(plan.describe())
+    ctx.replan(apply_plan(ctx.settings, plan), ctx.split)
+    return plan.to_dict(), planned_estimate(estimate, plan, ctx.settings)
+
+
+def _restart_note(plan: ResumePlan) -> str:
+    if plan.why_restart == "--force":
+        return "started over in this run folder (forced): its earlier arms were discarded"
+    why = plan.why_restart
+    return f"started over in this run folder, which had no finished arm to keep ({why})"
+
+
+def _model_fingerprint(state: dict[str, Any], arms: list[str]) -> str:
+    """The model's fingerprint (advisor.pilot.runfolder) and, with an endpoint, its model name."""
+    from advisor.pilot.arms import ARMS
+
+    router = state.get("router")
+    if router is None:
+        return model_fingerprint(state["local"])
+    trains = any(ARMS[a].trains for a in arms)
+    local = f" + local {model_fingerprint(state['local'])}" if trains else ""
+    return f"endpoint model {router.api.name}{local}"
+
+
+def _loaded_shape(ctx: PilotContext) -> Any:
+    """The loaded model's shape, so the estimate is of the model that will really run."""
+    config = getattr(getattr(ctx.generator(), "model", None), "config", None)
+    if config is None:
+        return None
+    try:
+        from advisor.memory import shape_from_config
+
+        return shape_from_config(config.to_dict())
+    except Exception:  # an estimate must never stop a pilot
+        return None
 
 
 def _run_arm(ctx: PilotContext, arm: str, split: Split) -> dict[str, Any]:
@@ -412,3 +354,18 @@ def save_answers(answers_path: str | Path, run_dir: str | Path) -> Path:
     out = Path(run_dir) / "answers.json"
     atomic_write_json(out, answers_to_dict(answers))
     return out
+
+
+def load_results(run_dir: str | Path) -> dict[str, Any]:
+    """results.json of a run folder, with a message that says what to do when absent."""
+    path = Path(run_dir) / "results.json"
+    data = read_json(path)
+    if data is None:
+        raise AdvisorError(
+            f"no pilot results in {run_dir}: run `advisor pilot ... --out {run_dir}`"
+        )
+    return data
+
+
+def dump(results: dict[str, Any]) -> str:
+    return json.dumps(results, indent=2, ensure_ascii=False)

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, knob_names
 from advisor.pilot.context import PilotSettings
-from advisor.pilot.jobs import EXIT_FILE, JOB_FILE, LIVE_FILE, LIVE_INTERVAL_S, now_iso
+from advisor.pilot.jobs import APP_KNOBS, EXIT_FILE, JOB_FILE, LIVE_FILE, LIVE_INTERVAL_S, now_iso
 from advisor.pilot.rundir import atomic_write_json, read_json
 
 
@@ -72,7 +72,8 @@ def run_worker(run_dir: str | Path) -> int:
             raise AdvisorError(f"{run_dir / JOB_FILE} is missing or unreadable")
         from advisor.pilot.runner import run_pilot
 
-        run_pilot(PilotSettings.from_dict(job["settings"]), progress=live)
+        with knob_names(APP_KNOBS):  # messages name the app's controls, not CLI flags
+            run_pilot(PilotSettings.from_dict(job["settings"]), progress=live)
         state, code = "finished", 0
     except Cancelled:
         state, code = "cancelled", 143

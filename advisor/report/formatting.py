@@ -42,17 +42,23 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+COMPACT_FROM = 1e6  # beyond this, fixed decimals would print a wall of digits (1e308)
+
+
 def num(value: Any, digits: int = 2) -> str:
-    """A fraction or plain number, fixed decimals; '-' when missing."""
+    """A fraction or plain number, fixed decimals ('1e+308' style when huge); '-' when
+    missing."""
     if not is_number(value):
         return "-"
+    if abs(value) >= COMPACT_FROM:
+        return f"{value:.{max(digits, 1) + 1}g}"
     return f"{value:.{digits}f}"
 
 
 def ci(interval: Any, digits: int = 2) -> str:
     """'[lo, hi]' for a two-number interval, '-' otherwise."""
     if isinstance(interval, list | tuple) and len(interval) == 2 and all(map(is_number, interval)):
-        return f"[{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+        return f"[{num(interval[0], digits)}, {num(interval[1], digits)}]"
     return "-"
 
 

@@ -112,12 +112,22 @@ class SentenceTransformerEmbedder:
         path = str(default_model_path()) if ref in _DEFAULT_ALIASES else ref
         try:
             self._model = SentenceTransformer(
-                path, device="cpu", trust_remote_code=self.trust_remote_code
+                path,
+                device="cpu",
+                trust_remote_code=self.trust_remote_code,
+                # like the generator: pickled .bin weights can run code when loaded
+                model_kwargs={"use_safetensors": True},
             )
         except Exception as exc:  # library raises many types for "not found / offline"
+            hint = (
+                "only .safetensors weights are loaded (pickled .bin files can run code): "
+                "convert the model to safetensors, or leave"
+                if "safetensors" in str(exc).lower()
+                else "Give a local folder, or leave"
+            )
             raise ModelLoadError(
-                f"could not load embedding model {ref!r}: {exc}. Give a local folder, or "
-                f"leave the embedder unset to use the bundled {DEFAULT_EMBEDDER}."
+                f"could not load embedding model {ref!r}: {exc}. {hint} the embedder unset "
+                f"to use the bundled {DEFAULT_EMBEDDER}."
             ) from exc
         return self._model
 
@@ -195,6 +205,29 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "advisor"
 
 
+def _hashing_dim(model: str) -> int:
+    """The dimension of ``hashing`` / ``hashing-<dim>``; ModelLoadError for anything else."""
+    if model == "hashing":
+        return 256
+    text = model.removeprefix("hashing-")
+    if model.startswith("hashing-") and text.isdigit() and 0 < int(text) <= 65536:
+        return int(text)
+    raise ModelLoadError(
+        f"embedder {model!r} is not understood: the fake embedder is 'hashing' or "
+        "'hashing-<dimension>' (e.g. hashing-256); else give a sentence-transformers id or folder"
+    )
+
+
+def check_embedder(model: str | None) -> None:
+    """Refuse an embedder name that cannot work, before a pilot writes anything."""
+    if model is None:
+        return
+    if not isinstance(model, str) or not model.strip():
+        raise ModelLoadError("the embedder name is empty; leave it out for the bundled default")
+    if model.startswith("hashing"):
+        _hashing_dim(model)
+
+
 def load_embedder(
     model: str | None = None,
     cache: bool = True,
@@ -202,7 +235,6 @@ def load_embedder(
 ) -> Embedder:
     """The embedder a pilot uses: ``"hashing"`` for the fake, else sentence-transformers."""
     if model and model.startswith("hashing"):
-        dim = int(model.split("-", 1)[1]) if "-" in model else 256
-        return HashingEmbedder(dim)
+        return HashingEmbedder(_hashing_dim(model))
     inner = SentenceTransformerEmbedder(model, trust_remote_code=trust_remote_code)
     return CachedEmbedder(inner, default_cache_dir() / "embeddings") if cache else inner

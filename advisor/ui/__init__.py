@@ -2,5 +2,6 @@
 
 ``app.py`` routes to the page scripts in ``pages/``; each calls ``render`` of its
 ``*_page`` module through :func:`advisor.ui.state.run_page`. Logic that needs no
-Streamlit (uploads, session files) lives in ``uploads.py`` and ``store.py``.
+Streamlit (uploads, session files, the Host check in front of the server) lives in
+``uploads.py``, ``store.py`` and ``hosts.py``.
 """

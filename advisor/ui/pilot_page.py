@@ -268,11 +268,13 @@ def _settings(data: dict[str, Any]) -> tuple[PilotSettings | None, str | None]:
             "Embedding model (empty = bundled all-MiniLM-L6-v2; 'hashing' = fast fake)",
             key="p__embedder",
         ).strip()
-        trust = st.checkbox(
-            "Allow the model repository to run its own code (trust_remote_code)",
-            key="p__trust",
-            help="Off by default: only for models whose authors you trust.",
-        )
+        trust = False
+        if jobs.remote_code_allowed():  # only when whoever started the app opted in
+            trust = st.checkbox(
+                "Allow the model repository to run its own code (trust_remote_code)",
+                key="p__trust",
+                help="Off by default: only for models whose authors you trust.",
+            )
     _remember_form()
     if model == "":
         return None, "Give a model id, folder or .gguf file, or pick another model."

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from advisor.report.formatting import ARM_LABELS, METRIC_LABELS, label
+from advisor.report.formatting import ARM_LABELS, METRIC_LABELS, label, mean_ci
 from advisor.report.pilot_data import ordered_metrics
 
 
@@ -157,8 +157,7 @@ def arms_table(tidy_results: dict[str, Any]) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"arm": arm_label(arm), "status": block["status"]}
         for metric in metric_order(tidy_results):
             if value := block["metrics"].get(metric):
-                lo, hi = value["ci95"]
-                row[metric_label(metric)] = f"{value['mean']:.2f} [{lo:.2f}, {hi:.2f}]"
+                row[metric_label(metric)] = mean_ci(value)
         if (p50 := block["latency_ms"].get("p50")) is not None:
             row["latency p50 (ms)"] = round(p50, 1)
         if block["peak_memory_mb"] is not None:

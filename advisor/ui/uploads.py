@@ -212,6 +212,7 @@ class DataCheck:
     leaked: int = 0
     n_train: int = 0
     n_test: int = 0
+    removed_duplicates: int = 0  # exact repeats dropped on loading
 
     @property
     def ok(self) -> bool:
@@ -229,10 +230,29 @@ def check_data(
 ) -> DataCheck:
     """Load and check examples and knowledge base the way the pilot will.
 
-    Each problem lands in ``errors`` (its message says how to fix it) instead of stopping
-    at the first, so a user sees every fix at once. Leakage uses exact matches and the
-    fast hashing embedder; the pilot repeats it with the real embedder.
+    Each problem lands in ``errors`` (its message says how to fix it, naming the app's
+    controls) instead of stopping at the first, so a user sees every fix at once. Leakage
+    uses exact matches and the fast hashing embedder; the pilot repeats it with the real
+    embedder.
     """
+    from advisor.errors import knob_names
+    from advisor.pilot.jobs import APP_KNOBS
+
+    with knob_names(APP_KNOBS):
+        return _check_data(
+            examples_path, kb_path, input_col, output_col, doc_id_col, test_size, seed
+        )
+
+
+def _check_data(
+    examples_path: str | Path,
+    kb_path: str | Path | None,
+    input_col: str,
+    output_col: str,
+    doc_id_col: str | None,
+    test_size: float,
+    seed: int,
+) -> DataCheck:
     from advisor.data.load import check_doc_ids, find_leakage, load_examples, load_knowledge_base
     from advisor.errors import AdvisorError
     from advisor.retrieval.embeddings import HashingEmbedder
@@ -242,6 +262,7 @@ def check_data(
         exset = load_examples(examples_path, input_col, output_col, doc_id_col or None)
         out.examples, out.warnings = list(exset.examples), list(exset.warnings)
         out.format_message, out.task = exset.message, exset.task
+        out.removed_duplicates = exset.removed_duplicates
     except AdvisorError as exc:
         out.errors.append(str(exc))
     if kb_path:
@@ -265,5 +286,6 @@ def check_data(
             report = find_leakage(split.train, split.test, embedder=HashingEmbedder())
             out.leakage, out.leaked = report.summary(), report.exact + report.near
         except AdvisorError as exc:
-            out.errors.append(str(exc))
+            removed = f" ({out.removed_duplicates} duplicate rows were removed on loading.)"
+            out.errors.append(str(exc) + (removed if out.removed_duplicates else ""))
     return out

@@ -15,12 +15,13 @@ copied to another machine as is.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, knob
 from advisor.finetune.export import axolotl, llamafactory, promptfoo, trl
 from advisor.finetune.export.dataset import (
     TrainingData,
@@ -31,7 +32,7 @@ from advisor.finetune.export.dataset import (
 )
 from advisor.finetune.export.openai_chat import chat_problems, check_chat_jsonl
 from advisor.finetune.export.spec import METHODS, TrainingSpec, build_spec, load_plan
-from advisor.pilot.rundir import atomic_write_json, atomic_write_text, read_json
+from advisor.pilot.rundir import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
 
 Writer = Callable[[TrainingSpec, TrainingData, Path], list[Path]]
 
@@ -156,15 +157,63 @@ def export_training_setup(
     model: str | None = None,
     run_dir: str | Path | None = None,
     provider: str | None = None,
+    force: bool = False,
 ) -> list[Path]:
     """Write each format's folder under ``out_dir``; returns the files written.
 
     ``plan``: a FinetunePlan dict, a recommendation dict (its ``finetune_plan``) or a JSON
     file of either; needed by the training formats only. ``run_dir``: a pilot run whose
-    LoRA settings, task and split refine the plan (see :mod:`advisor.finetune.export.spec`); needed
-    by ``promptfoo``. ``data_path`` defaults to the run's data file. ``provider``: the
+    LoRA settings, task and split refine the plan (see :mod:`advisor.finetune.export.spec`);
+    needed by ``promptfoo``. ``data_path`` defaults to the run's data file. ``provider``: the
     promptfoo provider id to evaluate with (default: the run's endpoint or model).
+
+    Everything is written to a temporary folder first; a file already in ``out_dir`` with
+    other content (a README the user edited, their own data) is never replaced unless
+    ``force``: the export is refused, naming those files, and nothing is written.
     """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise AdvisorError(f"{out} is a file: give the export a folder of its own")
+    with tempfile.TemporaryDirectory(prefix="advisor-export-") as tmp:
+        staged = _write_formats(plan, fmt, Path(tmp), data_path, model, run_dir, provider)
+        relative = [path.relative_to(tmp) for path in staged]
+        clashes = [r for r in relative if _replaces(out / r, Path(tmp) / r)]
+        if clashes and not force:
+            shown = ", ".join(str(out / r) for r in clashes[:5])
+            more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
+            raise AdvisorError(
+                f"{out} already holds files the export would replace ({shown}{more}): export "
+                f"to a new folder, or pass {knob('force') or 'force=True'} to overwrite them"
+            )
+        try:
+            for rel in relative:
+                atomic_write_bytes(out / rel, (Path(tmp) / rel).read_bytes())
+        except OSError as exc:
+            raise AdvisorError(f"could not write the export to {out}: {exc}") from None
+    return [out / rel for rel in relative]
+
+
+def _replaces(target: Path, new: Path) -> bool:
+    """Writing ``new`` to ``target`` would replace something: a different file, a folder,
+    or a file where a folder on the way should be."""
+    if any(parent.exists() and not parent.is_dir() for parent in target.parents):
+        return True
+    if not target.exists() and not target.is_symlink():
+        return False
+    if not target.is_file() or target.is_symlink():
+        return True
+    return target.read_bytes() != new.read_bytes()
+
+
+def _write_formats(
+    plan: dict[str, Any] | str | Path | None,
+    fmt: str | Sequence[str],
+    out: Path,
+    data_path: str | Path | None,
+    model: str | None,
+    run_dir: str | Path | None,
+    provider: str | None,
+) -> list[Path]:
     formats = parse_formats(fmt)
     training = [f for f in formats if f in FORMATS]
     if training and plan is None:
@@ -174,7 +223,6 @@ def export_training_setup(
         )
     if "promptfoo" in formats and run_dir is None:
         raise AdvisorError("the promptfoo export needs a pilot run: pass --run RUN_DIR")
-    out = Path(out_dir)
     written: list[Path] = []
     data = None
     if training or any(f in DATA_FORMATS for f in formats):
@@ -223,7 +271,6 @@ def export_archive(
     run_dir: str | Path | None = None,
 ) -> bytes:
     """The same export as a zip file's bytes, for a download button in the app."""
-    import tempfile
     import zipfile
     from io import BytesIO
 

@@ -68,7 +68,8 @@ def load_model():
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16,
         )
-    model = AutoModelForCausalLM.from_pretrained(CONFIG["model"], **kwargs)
+    # safetensors only: pickled .bin weights can run code when they are loaded
+    model = AutoModelForCausalLM.from_pretrained(CONFIG["model"], use_safetensors=True, **kwargs)
     if CONFIG["method"] == "qlora":
         from peft import prepare_model_for_kbit_training
 

@@ -41,6 +41,8 @@ from advisor.models.openai_api.settings import (
     display_url,
     encode_chat,
     estimate_tokens,
+    scrub,
+    secret_scrubber,
 )
 
 __all__ = [
@@ -61,4 +63,6 @@ __all__ = [
     "encode_chat",
     "estimate_tokens",
     "routed_loader",
+    "scrub",
+    "secret_scrubber",
 ]

@@ -30,6 +30,7 @@ from advisor.models.openai_api.settings import (
     display_url,
     encode_chat,
     estimate_tokens,
+    scrub,
 )
 
 
@@ -59,7 +60,10 @@ class APIGenerator:
         self.usage = Usage()
         self._lock = threading.Lock()
         listed = self._listed_model() if settings.model is None else None
-        self.name = settings.model or str(listed["id"])
+        # the id requests use, and the name saved in results.json: a listed id is the
+        # server's string, so the saved name is scrubbed of the key
+        self._request_model = settings.model or str(listed["id"])
+        self.name = settings.model or self._scrub(self._request_model)
         reported = _reported_context(listed or {})
         self.context_length = settings.context_length or reported or DEFAULT_CONTEXT
 
@@ -116,7 +120,7 @@ class APIGenerator:
         choices = getattr(response, "choices", None) or []
         if not choices:
             raise APIError(f"the API at {self.base_url} returned no answer (empty 'choices')")
-        text = (choices[0].message.content or "").strip()
+        text = self._scrub((choices[0].message.content or "").strip())
         usage = getattr(response, "usage", None)
         n_in = getattr(usage, "prompt_tokens", None)
         n_out = getattr(usage, "completion_tokens", None)
@@ -142,7 +146,7 @@ class APIGenerator:
             start = time.perf_counter()
             try:
                 response = self._client.chat.completions.create(
-                    model=self.name,
+                    model=self._request_model,
                     messages=messages,
                     max_tokens=max_new,
                     temperature=self.settings.temperature,
@@ -204,9 +208,7 @@ class APIGenerator:
         return APIError(f"{where} answered HTTP {status}{tries}: {detail}; {hint}")
 
     def _scrub(self, text: str) -> str:
-        if self._key != DUMMY_KEY and len(self._key) >= 4:
-            text = text.replace(self._key, "***")
-        return text
+        return scrub(text, self._key)
 
     def _listed_model(self) -> dict[str, Any]:
         """The first model the server lists: vLLM and llama.cpp serve one, named oddly."""

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from advisor.errors import AdvisorError
@@ -88,6 +91,33 @@ def display_url(url: str) -> str:
     if p.port:
         host = f"{host}:{p.port}"
     return urlunsplit((p.scheme, host, p.path, "", ""))
+
+
+# -- keeping the key out of everything saved --------------------------------------------------
+
+
+def scrub(value: Any, secret: str | None) -> Any:
+    """``value`` with every occurrence of ``secret`` replaced by ``***``, in any letter case,
+    through nested dicts and lists: a server may echo the key back upper-cased, inside a
+    model id or an error body."""
+    if not secret or secret == DUMMY_KEY or len(secret) < 4:
+        return value
+    if isinstance(value, str):
+        return re.sub(re.escape(secret), "***", value, flags=re.IGNORECASE)
+    if isinstance(value, dict):
+        return {scrub(k, secret): scrub(v, secret) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v, secret) for v in value]
+    return value
+
+
+def secret_scrubber(pilot_settings: Any) -> Callable[[Any], Any]:
+    """For a pilot with an endpoint: a function that scrubs its key from what it is given
+    (arm blocks, errors, model names) before they are saved; the identity otherwise."""
+    if not getattr(pilot_settings, "api_base", None):
+        return lambda value: value
+    secret = os.environ.get(pilot_settings.api_key_env) or None
+    return lambda value: scrub(value, secret)
 
 
 # -- chat prompts as strings -----------------------------------------------------------------
