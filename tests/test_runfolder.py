@@ -109,7 +109,7 @@ def test_an_edited_knowledge_base_or_schema_file_is_named(what, tmp_path, capsys
 def test_a_changed_model_folder_is_refused(tmp_path):
     from safetensors.torch import load_file, save_file
 
-    from advisor.models.hf import load_generator
+    from advisor.models.load import load_generator
 
     folder = Path(load_generator("builtin:tiny").model.name_or_path)
     model = tmp_path / "model"

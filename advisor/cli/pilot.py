@@ -274,7 +274,7 @@ class ProgressBars:
             return
         if stage in ("estimate", "budget"):
             self.close()
-            print(f"  {event.get('message')}", file=sys.stderr)
+            print(event.get("message"), file=sys.stderr)
             return
         if stage in ("ok", "failed", "skipped"):
             self.close()

@@ -217,7 +217,7 @@ def _deduplicate(examples: list[Example], wheres: list[str]) -> ExampleSet:
             "Only one answer can match exactly; check these labels (they are kept in the "
             "same split)."
         )
-    return ExampleSet(kept, warnings, len(dropped))
+    return ExampleSet(kept, warnings, removed_duplicates=len(dropped))
 
 
 def load_knowledge_base(

@@ -274,7 +274,7 @@ def pilot_estimate(
     Arms finished in an earlier run are not measured again. A pilot whose prompting arms go
     to an endpoint, or whose measurement fails, keeps the FLOP-count estimate, and says so.
     """
-    from advisor.pilot.estimate import estimate_pilot
+    from advisor.pilot.estimate import estimate_pilot, millions
     from advisor.pilot.rundir import read_json
 
     split = (len(ctx.split.train), len(ctx.split.test))
@@ -305,8 +305,9 @@ def pilot_estimate(
         "work": cal.work,
         "counted_seconds": counted["seconds"],
         "assumptions": (
-            f"measured on this machine in {cal.rates['probe_s']:.0f} s: this model's "
-            f"generation and LoRA speed, and each arm's real prompt lengths; "
-            f"{len(ctx.split.test)} test and {len(ctx.split.train)} training examples"
+            f"measured on this machine in {cal.rates['probe_s']:.0f} s: this "
+            f"{millions(counted['model_params'])}-parameter model's generation and LoRA "
+            f"speed, and each arm's real prompt lengths; {len(ctx.split.test)} test and "
+            f"{len(ctx.split.train)} training examples"
         ),
     }

@@ -222,10 +222,10 @@ def _model_words(params: int, known: bool, uses_model: bool) -> str:
         return "no language model"
     if not known:
         return "a model whose size is unknown until it is fetched"
-    return f"a {_millions(params)}-parameter model"
+    return f"a {millions(params)}-parameter model"
 
 
-def _millions(params: int) -> str:
+def millions(params: int) -> str:
     """Millions with one decimal under 10M (the built-in model is 0.4M), else whole."""
     return f"{params / 1e6:.1f}M" if params < 10_000_000 else f"{params / 1e6:.0f}M"
 
@@ -238,8 +238,8 @@ def describe_estimate_dict(est: dict[str, Any]) -> str:
     """One line for the terminal and the app, from an estimate as results.json keeps it."""
     seconds = float(est.get("seconds") or 0)
     span = f"~{seconds:.0f} s" if seconds < 120 else f"~{seconds / 60:.0f} min"
-    word = "Measured estimate" if est.get("calibrated") else "Estimated time"
+    memory_gb = float(est.get("peak_memory_mb") or 0) / 1000
     return (
-        f"{word} {span}, peak memory ~{float(est.get('peak_memory_mb') or 0) / 1000:.1f} GB "
+        f"Estimated time {span}, peak memory ~{memory_gb:.1f} GB "
         f"({est.get('assumptions', '')})."
     )
