@@ -23,7 +23,6 @@ percentiles. They cover which test items were drawn, not training randomness (``
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,14 +70,7 @@ def check_fractions(fractions: Sequence[float]) -> None:
         )
 
 
-def curve_sizes(
-    n_train: int,
-    fractions: Sequence[float] = CURVE_FRACTIONS,
-    min_examples: int = MIN_POINT_EXAMPLES,
-) -> list[int]:
-    """Training-set sizes for the curve: ``fractions`` of ``n_train``, none under
-    ``min_examples``, each at least ``MIN_STEP`` times the one before. Fewer than three
-    sizes is an AdvisorError that says how many examples the curve needs."""
+def _sizes(n_train: int, fractions: Sequence[float], min_examples: int) -> list[int]:
     wanted = sorted({max(min_examples, int(round(f * n_train))) for f in fractions})
     sizes: list[int] = []
     for n in wanted:
@@ -88,29 +80,35 @@ def curve_sizes(
             sizes.append(n)
         elif n == n_train:
             sizes[-1] = n  # keep the whole set: it is the arm the pilot measured
+    return sizes
+
+
+def curve_sizes(
+    n_train: int,
+    fractions: Sequence[float] = CURVE_FRACTIONS,
+    min_examples: int = MIN_POINT_EXAMPLES,
+) -> list[int]:
+    """Training-set sizes for the curve: ``fractions`` of ``n_train``, none under
+    ``min_examples``, each at least ``MIN_STEP`` times the one before. Fewer than three
+    sizes is an AdvisorError that says how many examples the curve needs."""
+    sizes = _sizes(n_train, fractions, min_examples)
     if len(sizes) < 3:
         need = next(
             (
                 n
                 for n in range(n_train + 1, 100 * min_examples)
-                if _enough(n, fractions, min_examples)
+                if len(_sizes(n, fractions, min_examples)) >= 3
             ),
-            math.ceil(min_examples / min(fractions)),
+            None,
         )
+        shown = ", ".join(map(str, sizes)) or "none"
         raise AdvisorError(
             f"the data curve needs three training-set sizes of at least {min_examples} "
-            f"examples; the training split has {n_train} (sizes {', '.join(map(str, sizes))}): "
-            f"give about {need} or more training examples, or drop --data-curve"
+            f"examples; the training split has {n_train} (sizes {shown}): "
+            + (f"give about {need} or more training examples" if need else "use other fractions")
+            + ", or drop --data-curve"
         )
     return sizes
-
-
-def _enough(n_train: int, fractions: Sequence[float], min_examples: int) -> bool:
-    try:
-        curve_sizes(n_train, fractions, min_examples)
-    except AdvisorError:
-        return False
-    return True
 
 
 def _basis(ks: np.ndarray, r: float) -> np.ndarray:
