@@ -103,12 +103,16 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
         help="log the finished run to MLflow (params, metrics, artifacts), e.g. "
         "file:///path/mlruns or http://mlflow-server:5000",
     )
+    from advisor.cli.pilot_evidence import add_evidence_arguments
+
+    add_evidence_arguments(p)  # --data-curve, --seeds, --seed-split
     p.add_argument("--answers", help="questionnaire answers to keep with the run (for the report)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print results.json on stdout at the end")
 
 
 def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | None):
+    from advisor.cli.pilot_evidence import evidence_settings
     from advisor.errors import AdvisorError
     from advisor.finetune.settings import LoraSettings
     from advisor.models.hf import BUILTIN_MODEL
@@ -157,6 +161,7 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
             api_timeout_s=args.api_timeout,
             mlflow=args.mlflow,
             lora=lora,
+            **evidence_settings(args),
         )
     except ValueError as exc:
         raise AdvisorError(str(exc)) from None
@@ -242,6 +247,9 @@ def print_summary(results: dict[str, Any], out: str) -> None:
                 f"  retrieval {kind:<7} recall@1 {r['recall@1']:.2f}  recall@5 "
                 f"{r['recall@5']:.2f}  mrr {r['mrr']:.2f}"
             )
+    from advisor.cli.pilot_evidence import print_evidence
+
+    print_evidence(results)
     print(f"results: {out}/results.json")
 
 

@@ -13,12 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advisor.catalog import CATALOG, ArmInfo
 from advisor.data.types import Example
 from advisor.pilot.context import PilotContext, Prediction
 from advisor.pilot.prompts import Context, Shot, clean_answer, fit_to_budget, user_message
+
+if TYPE_CHECKING:
+    from advisor.finetune.settings import LoraSettings
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,14 @@ def _generate(
     prompts: list[str],
     contexts: list[list[Context]] | None = None,
     generator=None,
+    shown: str | None = None,
 ) -> list[Prediction]:
     gen = generator or ctx.generator()
     results = gen.generate(
         prompts,
         max_new_tokens=ctx.max_new_tokens(),
         batch_size=ctx.settings.batch_size,
-        progress=ctx.progress_for(arm),
+        progress=ctx.progress_for(shown or arm),
     )
     preds = []
     for i, (ex, res) in enumerate(zip(test, results, strict=True)):
@@ -149,13 +153,33 @@ for _name in ("bm25_rag", "faiss_rag"):
     register_arm(_name)(_rag_arm(CATALOG[_name].retriever, _name))
 
 
-def _train_and_generate(
-    ctx: PilotContext, arm: str, test: list[Example], rag_kind: str | None
+def train_and_answer(
+    ctx: PilotContext,
+    arm: str,
+    test: list[Example],
+    rag_kind: str | None,
+    *,
+    train: list[Example] | None = None,
+    validation: list[Example] | None = None,
+    lora: LoraSettings | None = None,
+    keep_adapter: bool = True,
+    progress_name: str | None = None,
 ) -> ArmOutput:
+    """Train a LoRA adapter and answer ``test`` with it (the lora / lora_rag arms).
+
+    The keyword arguments let the data curve and the seed repeats (:mod:`advisor.pilot.
+    extra_runs`) train the same arm on a subset, another split or another seed; by default
+    it is the arm itself: the split's training set, the pilot's settings, ``adapters/<arm>``
+    (variants keep no adapter: ``keep_adapter=False``).
+    """
     from advisor.finetune.lora import train_lora
     from advisor.finetune.settings import TrainPair
 
-    split = ctx.split
+    train = ctx.split.train if train is None else train
+    validation = ctx.split.validation if validation is None else validation
+    lora = ctx.settings.lora if lora is None else lora
+    out_dir = ctx.run_dir / "adapters" / arm if keep_adapter else None
+    shown = progress_name or arm
 
     def pairs(examples: list[Example]) -> tuple[list[TrainPair], list[list[Context]] | None]:
         retrieved = _retrieve(ctx, rag_kind, [e.input for e in examples]) if rag_kind else None
@@ -165,17 +189,17 @@ def _train_and_generate(
             out.append(TrainPair(prompt, ex.output))
         return out, retrieved
 
-    train_pairs, _ = pairs(split.train)
-    val_pairs, _ = pairs(split.validation)
+    train_pairs, _ = pairs(train)
+    val_pairs, _ = pairs(validation)
     base = ctx.fresh_base_generator()
     peft_model, result = train_lora(
         base.model,
         base.tokenizer,
         train_pairs,
         val_pairs,
-        ctx.settings.lora,
-        out_dir=ctx.run_dir / "adapters" / arm,
-        progress=ctx.train_progress_for(arm),
+        lora,
+        out_dir=out_dir,
+        progress=ctx.train_progress_for(shown),
     )
     from advisor.models.hf import HFGenerator
 
@@ -192,20 +216,20 @@ def _train_and_generate(
         test_contexts = _retrieve(ctx, rag_kind, [e.input for e in test])
     for i, ex in enumerate(test):
         test_prompts.append(_prompt(ctx, ex, contexts=test_contexts[i] if test_contexts else ())[0])
-    preds = _generate(ctx, arm, test, test_prompts, test_contexts, generator=tuned)
-    train = result.to_dict()
-    train["adapter_dir"] = f"adapters/{arm}"
-    return ArmOutput(preds, train=train)
+    preds = _generate(ctx, arm, test, test_prompts, test_contexts, generator=tuned, shown=shown)
+    block = result.to_dict()
+    block["adapter_dir"] = f"adapters/{arm}" if keep_adapter else None
+    return ArmOutput(preds, train=block)
 
 
 @register_arm("lora")
 def lora(ctx: PilotContext, test: list[Example]) -> ArmOutput:
-    return _train_and_generate(ctx, "lora", test, None)
+    return train_and_answer(ctx, "lora", test, None)
 
 
 @register_arm("lora_rag")
 def lora_rag(ctx: PilotContext, test: list[Example]) -> ArmOutput:
-    return _train_and_generate(ctx, "lora_rag", test, ctx.settings.lora_rag_retriever)
+    return train_and_answer(ctx, "lora_rag", test, ctx.settings.lora_rag_retriever)
 
 
 @register_arm("nearest_neighbor")

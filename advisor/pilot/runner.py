@@ -25,6 +25,7 @@ from advisor.pilot.context import (
     ProgressFn,
     Split,
 )
+from advisor.pilot.extra_runs import add_extra_evidence, check_extra_runs, run_extra_runs
 from advisor.pilot.results import assemble_results, score_arm
 from advisor.pilot.rundir import atomic_write_json, read_json
 from advisor.resources import PeakMemory
@@ -85,7 +86,9 @@ def _split(settings: PilotSettings, examples) -> Split:
 
 
 # Settings that change where a run reports or how it reaches an endpoint, not its numbers.
+# The data curve and the seed repeats add evidence next to the arms, never change them.
 _RESUME_FREE = ("arms", "out", "mlflow", "api_key_env", "api_concurrency", "api_timeout_s")
+_RESUME_FREE += ("data_curve", "seeds", "seed_split")
 
 
 def _check_resume(run_dir: Path, settings: PilotSettings) -> None:
@@ -175,6 +178,7 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
     split = _split(settings, exset.examples)
     if not split.test:
         raise DataError("no test examples after the split: add examples or raise --test-size")
+    check_extra_runs(settings, split, arms)  # --data-curve / --seeds: refuse before any arm
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_resume(run_dir, settings)
     atomic_write_json(run_dir / "settings.json", settings.to_dict())
@@ -236,6 +240,7 @@ def run_pilot(settings: PilotSettings, progress: ProgressFn | None = None) -> di
             run_dir, settings, ctx, model_state["ref"] if needs_llm else None, meta, arms
         )
 
+    run_extra_runs(ctx, arms)  # the data curve and the seed repeats, when asked for
     meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     atomic_write_json(run_dir / "meta.json", meta)
     results = _rebuild(
@@ -319,6 +324,7 @@ def _data_summary(exset, split: Split, documents, embedder, settings) -> dict[st
 
 def _rebuild(run_dir, settings, ctx, model_ref, meta, arms, final: bool = False):
     results = assemble_results(run_dir, settings, ctx, model_ref, meta, arms, final=final)
+    add_extra_evidence(results, run_dir, settings, [e.id for e in ctx.split.test])
     results["version"] = RESULTS_VERSION
     atomic_write_json(run_dir / "results.json", results)
     return results
