@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "memory",
     "pilot",
     "report",
+    "compare",
     "demo",
     "models",
     "export",
