@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "compare",
         help="paired comparison of two pilot runs on the test items they share",
         description="Compare two pilot run folders item by item (a new prompt, model or "
-        "more data): the same paired tests and 95%% intervals as inside a pilot, B minus A. "
+        "more data): the same paired tests and 95% intervals as inside a pilot, B minus A. "
         "Refused when the runs share no test items or a shared item differs.",
     )
     p.add_argument("run_a", metavar="RUN_A", help="the earlier run folder")
