@@ -220,6 +220,7 @@ PILOT_RULES_TESTED = {
     "pilot_failure_mix",
     "pilot_arms_missing",
     "pilot_costs",
+    "pilot_data_curve",  # its cases are in tests/test_curve_rules.py
 }
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "memory",
     "pilot",
     "report",
+    "compare",
     "demo",
     "models",
     "export",

@@ -177,6 +177,9 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
         help="log the finished run to MLflow (params, metrics, artifacts), e.g. "
         "file:///path/mlruns or http://mlflow-server:5000",
     )
+    from advisor.cli.pilot_evidence import add_evidence_arguments
+
+    add_evidence_arguments(p)  # --data-curve, --seeds, --seed-split
     p.add_argument("--answers", help="questionnaire answers to keep with the run (for the report)")
     p.add_argument(
         "--force",
@@ -189,6 +192,7 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | None):
+    from advisor.cli.pilot_evidence import evidence_settings
     from advisor.errors import AdvisorError
     from advisor.finetune.settings import LoraSettings
     from advisor.models.hf import BUILTIN_MODEL
@@ -249,6 +253,7 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
             max_documents=args.max_documents,
             max_bytes=args.max_bytes,
             lora=lora,
+            **evidence_settings(args),
         )
     except ValueError as exc:
         raise AdvisorError(str(exc)) from None
@@ -339,6 +344,9 @@ def print_summary(results: dict[str, Any], out: str) -> None:
                 f"  retrieval {kind:<7} recall@1 {num(r['recall@1'])}  recall@5 "
                 f"{num(r['recall@5'])}  mrr {num(r['mrr'])}"
             )
+    from advisor.cli.pilot_evidence import print_evidence
+
+    print_evidence(results)
     print(f"results: {out}/results.json")
 
 

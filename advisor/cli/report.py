@@ -51,16 +51,31 @@ def register(subparsers) -> None:
         help="JSON/YAML file overriding the example prices used in the "
         "cost projection (fields of advisor.decide.costs.Prices)",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="RUN_A",
+        help="add a section comparing RUN_DIR with an earlier run folder RUN_A, item by item "
+        "(the same as `advisor compare RUN_A RUN_DIR`)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from advisor.decide.costs import load_prices
+    from advisor.errors import AdvisorError
     from advisor.report import build_report, parse_formats, write_reports
 
     formats = parse_formats(args.format)  # fail on a typo before any work is done
+    compare = getattr(args, "compare", None)
+    if compare is not None and args.run_dir is None:
+        raise AdvisorError("--compare RUN_A needs the RUN_DIR to compare it with")
     prices = load_prices(args.prices) if args.prices else None
     data = build_report(run_dir=args.run_dir, answers_path=args.answers, prices=prices)
+    if compare is not None:
+        from advisor.pilot.compare_runs import compare_runs
+
+        data["run_comparison"] = compare_runs(compare, args.run_dir)
     out = args.out or (args.run_dir if args.run_dir is not None else DEFAULT_OUT)
     for fmt, path in write_reports(data, out, formats).items():
         print(f"{fmt}: {path}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.catalog import arms_of_kind
+from advisor.decide.curve_evidence import CurveEvidence, curves_from_results
 from advisor.errors import AdvisorError
 
 PROMPTING_ARMS = arms_of_kind("prompting")
@@ -78,21 +79,32 @@ class Comparison:
     ci95: tuple[float, float]
     p_value: float
     n: int | None = None
+    seed_spread: float | None = None  # range of the arms' means over seeds (--seeds)
+
+    @property
+    def within_seed_spread(self) -> bool:
+        """The gap is smaller than what changing the training seed alone moves it by."""
+        return self.seed_spread is not None and abs(self.diff) < self.seed_spread
 
     @property
     def significant(self) -> bool:
         lo, hi = self.ci95
-        return self.p_value < ALPHA and (lo > 0.0 or hi < 0.0)
+        return self.p_value < ALPHA and (lo > 0.0 or hi < 0.0) and not self.within_seed_spread
 
     def flipped(self) -> Comparison:
         lo, hi = self.ci95
-        return Comparison(self.b, self.a, self.metric, -self.diff, (-hi, -lo), self.p_value, self.n)
+        return Comparison(
+            self.b, self.a, self.metric, -self.diff, (-hi, -lo), self.p_value, self.n,
+            self.seed_spread,
+        )  # fmt: skip
 
     def cite(self) -> str:
         """The citation a reason carries, e.g. 'pilot: bm25_rag vs few_shot, token_f1 +0.21
         [0.12, 0.30], p=0.002, n=40'."""
         lo, hi = self.ci95
         n = f", n={self.n}" if self.n is not None else ""
+        if self.seed_spread is not None:
+            n += f", seed spread {self.seed_spread:.2f}"
         return (
             f"pilot: {self.a} vs {self.b}, {self.metric} {self.diff:+.2f} "
             f"[{lo:.2f}, {hi:.2f}], p={self.p_value:.3g}{n}"
@@ -111,6 +123,7 @@ class Evidence:
     primary_metric_reason: str | None = None
     n_examples: int | None = None  # labelled examples the pilot was given
     n_test: int | None = None  # held-out items every arm answered
+    curves: dict[str, CurveEvidence] = field(default_factory=dict)  # data curve by arm
 
     @property
     def weight(self) -> float:
@@ -273,6 +286,9 @@ def _comparison(i: int, entry: Any, origin: str) -> Comparison:
         ci95=_interval(entry.get("ci95"), origin, f"{where}.ci95"),
         p_value=p,
         n=_optional_int(entry.get("n"), origin, f"{where}.n"),
+        seed_spread=None
+        if entry.get("seed_spread") is None
+        else _number(entry["seed_spread"], origin, f"{where}.seed_spread"),
     )
 
 
@@ -306,6 +322,7 @@ def evidence_from_results(results: Any, origin: str = "results") -> Evidence:
         primary_metric_reason=reason if isinstance(reason, str) else None,
         n_examples=_optional_int(data.get("n_examples"), origin, "data.n_examples"),
         n_test=_optional_int(data.get("n_test"), origin, "data.n_test"),
+        curves=curves_from_results(results, origin),
     )
 
 

@@ -33,6 +33,7 @@ from advisor.decide.rules import (
     run_rules,
     trains_locally,
 )
+from advisor.decide.rules.pilot_curve import curve_next_step
 
 UNAVAILABLE = -10.0  # score of an approach a hard constraint rules out
 HOLD_MARGIN = 0.5  # how far below the best free approach a held one is capped
@@ -160,7 +161,8 @@ def _next_step(
     ev: Evidence | None,
 ) -> str:
     """One concrete action, following the workflow: the earliest unfinished step first."""
-    if a.prompting_effort == "none" and not distillation_case(a):
+    piloted = ev is not None and ev.prompting_evaluated  # the pilot scored prompts: step done
+    if a.prompting_effort == "none" and not distillation_case(a) and not piloted:
         then = {
             P: "then fix the failures it shows one prompt version at a time",
             R: "then add a BM25 retriever over your documents",
@@ -232,6 +234,8 @@ def _next_prompting_step(a: Answers, blocked: dict[str, Reason]) -> str:
 
 
 def _next_finetune_step(a: Answers, plan: dict[str, Any] | None, ev: Evidence | None) -> str:
+    if (step := curve_next_step(ev)) is not None:  # a rising data curve: collect data first
+        return step
     n = a.labeled_examples
     pilot = f"`{_PILOT} few_shot,lora`"
     if n < 50 and a.can_distill:

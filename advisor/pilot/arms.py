@@ -17,7 +17,7 @@ from typing import Any
 
 from advisor.catalog import CATALOG, ArmInfo
 from advisor.data.types import Example
-from advisor.finetune.settings import TrainPair
+from advisor.finetune.settings import LoraSettings, TrainPair
 from advisor.pilot.context import PilotContext, Prediction
 from advisor.pilot.prompts import (
     Context,
@@ -98,13 +98,14 @@ def generate_predictions(
     contexts: list[list[Context]] | None = None,
     generator=None,
     shot_ids: list[list[str]] | None = None,
+    shown: str | None = None,
 ) -> list[Prediction]:
     gen = generator or ctx.generator()
     results = gen.generate(
         prompts,
         max_new_tokens=ctx.max_new_tokens(),
         batch_size=ctx.settings.batch_size,
-        progress=ctx.progress_for(arm),
+        progress=ctx.progress_for(shown or arm),
     )
     preds = []
     for i, (ex, res) in enumerate(zip(test, results, strict=True)):
@@ -198,19 +199,39 @@ for _name in ("zero_shot", "few_shot", "bm25_rag", "faiss_rag"):
     register_arm(_name)(_prompting_arm(_name))
 
 
-def _train_and_generate(ctx: PilotContext, arm: str, test: list[Example]) -> ArmOutput:
+def train_and_answer(
+    ctx: PilotContext,
+    arm: str,
+    test: list[Example],
+    *,
+    train: list[Example] | None = None,
+    validation: list[Example] | None = None,
+    lora: LoraSettings | None = None,
+    keep_adapter: bool = True,
+    progress_name: str | None = None,
+) -> ArmOutput:
+    """Train a LoRA adapter and answer ``test`` with it (the lora / lora_rag arms).
+
+    The keyword arguments let the data curve and the seed repeats (:mod:`advisor.pilot.
+    extra_runs`) train the same arm on a subset, another split or another seed; by default
+    it is the arm itself: the split's training set, the pilot's settings, ``adapters/<arm>``
+    (variants keep no adapter: ``keep_adapter=False``).
+    """
     from advisor.finetune.lora import train_lora
     from advisor.models.hf import HFGenerator
 
+    train = ctx.split.train if train is None else train
+    validation = ctx.split.validation if validation is None else validation
+    shown = progress_name or arm
     base = ctx.fresh_base_generator()
     peft_model, result = train_lora(
         base.model,
         base.tokenizer,
-        training_pairs(ctx, arm, ctx.split.train),
-        training_pairs(ctx, arm, ctx.split.validation),
-        ctx.settings.lora,
-        out_dir=ctx.run_dir / "adapters" / arm,
-        progress=ctx.train_progress_for(arm),
+        training_pairs(ctx, arm, train),
+        training_pairs(ctx, arm, validation),
+        ctx.settings.lora if lora is None else lora,
+        out_dir=ctx.run_dir / "adapters" / arm if keep_adapter else None,
+        progress=ctx.train_progress_for(shown),
     )
     tuned = HFGenerator(
         peft_model,
@@ -220,15 +241,17 @@ def _train_and_generate(ctx: PilotContext, arm: str, test: list[Example]) -> Arm
         context_length=base.context_length,
     )
     p = test_prompts(ctx, arm, test)
-    preds = generate_predictions(ctx, arm, test, p.prompts, p.contexts, generator=tuned)
-    train = result.to_dict()
-    train["adapter_dir"] = f"adapters/{arm}"
-    return ArmOutput(preds, train=train)
+    preds = generate_predictions(
+        ctx, arm, test, p.prompts, p.contexts, generator=tuned, shown=shown
+    )
+    block = result.to_dict()
+    block["adapter_dir"] = f"adapters/{arm}" if keep_adapter else None
+    return ArmOutput(preds, train=block)
 
 
 def _training_arm(arm: str) -> Callable[[PilotContext, list[Example]], ArmOutput]:
     def run(ctx: PilotContext, test: list[Example]) -> ArmOutput:
-        return _train_and_generate(ctx, arm, test)
+        return train_and_answer(ctx, arm, test)
 
     return run
 

@@ -295,7 +295,15 @@ def pilot_estimate(
     return {
         **counted,
         # the whole command: what loading and measuring took, the arms, and the finish
-        "seconds": round(spent_s + cal.rates["probe_s"] + cal.seconds + FINISH_S, 1),
+        # (the data curve's and seed repeats' runs, when asked for, are counted, not measured)
+        "seconds": round(
+            spent_s
+            + cal.rates["probe_s"]
+            + cal.seconds
+            + FINISH_S
+            + sum((counted.get("extra_seconds") or {}).values()),
+            1,
+        ),
         "setup_s": round(spent_s + cal.rates["probe_s"], 1),
         "peak_memory_mb": cal.peak_memory_mb,
         "per_arm_seconds": cal.per_arm_seconds,

@@ -68,6 +68,10 @@ class PilotSettings:
     max_documents: int = 100_000  # knowledge-base documents (rows or files)
     max_bytes: int = 50_000_000  # bytes of one input file (or of a knowledge-base folder)
     lora: LoraSettings = field(default_factory=LoraSettings)
+    # Evidence beyond the arms (advisor.pilot.extra_runs); none of it changes an arm's numbers
+    data_curve: tuple[float, ...] = ()  # training fractions for the data curve; () = none
+    seeds: int = 1  # runs of each LoRA arm with seeds seed, seed+1, ...: the seed spread
+    seed_split: bool = False  # the repeats also redraw train/validation (the test set stays)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.test_size, int | float) and 0 < self.test_size < math.inf):
@@ -132,6 +136,11 @@ class PilotSettings:
             from advisor.pilot.tracking import check_tracking_uri
 
             check_tracking_uri(self.mlflow)
+        from advisor.evaluation.data_curve import check_fractions
+        from advisor.evaluation.seed_spread import check_seeds
+
+        check_fractions(self.data_curve)
+        check_seeds(self.seeds)
 
     @property
     def model_ref(self) -> str:
@@ -140,6 +149,7 @@ class PilotSettings:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["arms"] = list(self.arms)
+        d["data_curve"] = list(self.data_curve)
         d["lora"] = self.lora.to_dict()
         return d
 
@@ -150,6 +160,7 @@ class PilotSettings:
         if isinstance(lora.get("target_modules"), list):
             lora["target_modules"] = tuple(lora["target_modules"])
         d["arms"] = tuple(d.get("arms") or ())
+        d["data_curve"] = tuple(d.get("data_curve") or ())
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known}, lora=LoraSettings(**lora))
 

@@ -15,7 +15,7 @@ constants are rounded down from those figures: an estimate should not promise mo
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,8 @@ class PilotEstimate:
     model_params: int
     per_arm_seconds: dict[str, float]
     assumptions: str
+    # the opt-in evidence runs (data curve points, seed repeats), included in ``seconds``
+    extra_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -167,6 +169,7 @@ def estimate_pilot(
 
     speed = BF16_SPEEDUP if params > TINY_PARAMS and cpu_has_native_bf16() else 1.0
     per_arm: dict[str, float] = {}
+    extra: dict[str, float] = {}  # evidence runs: "lora data curve (42, 84 examples)" -> s
     train_tokens: dict[str, float] = {}  # arm -> tokens of a mean training example
     arms = list(arms if arms is not None else (settings.arms or ARMS))
     for arm in arms:
@@ -185,13 +188,13 @@ def estimate_pilot(
         train = 0.0
         if spec.trains:
             train_tokens[arm] = prompt + new_tokens
-            epochs = settings.lora.epochs
-            if settings.lora.max_steps:
-                epochs = min(
-                    epochs, settings.lora.max_steps * settings.lora.batch_size / max(1, n_train)
-                )
-            train = epochs * n_train * 4 * params * (prompt + new_tokens) / (TRAINING_FLOPS * speed)
+            train = _train_seconds(settings, n_train, params, prompt + new_tokens, speed)
         per_arm[arm] = round(gen + train + OVERHEAD_S_PER_ARM, 1)
+        if spec.trains:
+            gen_s = gen + OVERHEAD_S_PER_ARM
+            extra.update(
+                _extra_seconds(settings, arm, n_train, gen_s, per_arm[arm], params, prompt, speed)
+            )
     # the loader keeps a bf16 checkpoint in bf16 where the CPU has native bf16
     weight_dtype = "bf16" if speed > 1 else "fp32"
     model_mb = params * (2 if speed > 1 else 4) / 1e6
@@ -205,10 +208,11 @@ def estimate_pilot(
             peak = model_mb * 2.2  # the earlier rule of thumb: weights and as much again
         memory = max(memory, BASE_PROCESS_MB + peak)
     return PilotEstimate(
-        seconds=round(sum(per_arm.values()), 1),
+        seconds=round(sum(per_arm.values()) + sum(extra.values()), 1),
         peak_memory_mb=round(memory, 0),
         model_params=params,
         per_arm_seconds=per_arm,
+        extra_seconds=extra,
         assumptions=(
             f"{n_test} test and ~{n_train} training examples, ~{int(tokens_per_example)} tokens "
             f"each, {_model_words(params, known, any(ARMS[a].needs_llm for a in per_arm))} "
@@ -225,6 +229,51 @@ def _model_words(params: int, known: bool, uses_model: bool) -> str:
     return f"a {millions(params)}-parameter model"
 
 
+def _train_seconds(settings: Any, n: int, params: int, tokens: float, speed: float) -> float:
+    """LoRA training on ``n`` examples: epochs x n x 4N FLOPs per token (max_steps caps)."""
+    epochs = settings.lora.epochs
+    if settings.lora.max_steps:
+        epochs = min(epochs, settings.lora.max_steps * settings.lora.batch_size / max(1, n))
+    return epochs * n * 4 * params * tokens / (TRAINING_FLOPS * speed)
+
+
+def _extra_seconds(
+    settings: Any,
+    arm: str,
+    n_train: int,
+    answer_s: float,
+    arm_s: float,
+    params: int,
+    prompt: float,
+    speed: float,
+) -> dict[str, float]:
+    """The data curve's smaller training runs (each also answers the test items) and the
+    seed repeats (each a whole arm again)."""
+    from advisor.errors import AdvisorError
+    from advisor.evaluation.data_curve import curve_sizes
+
+    out: dict[str, float] = {}
+    fractions = tuple(getattr(settings, "data_curve", ()) or ())
+    if fractions:
+        try:
+            sizes = [n for n in curve_sizes(n_train, fractions) if n != n_train]
+        except AdvisorError:
+            sizes = []  # the pilot refuses with the reason before any arm runs
+        tokens = prompt + (settings.max_new_tokens or 48)
+        seconds = sum(_train_seconds(settings, n, params, tokens, speed) + answer_s for n in sizes)
+        if sizes:
+            label = f"{arm} data curve ({', '.join(map(str, sizes))} examples)"
+            out[label] = round(seconds, 1)
+    repeats = int(getattr(settings, "seeds", 1) or 1) - 1
+    if repeats > 0:
+        out[f"{arm} {repeats} more seed{'s' if repeats > 1 else ''}"] = round(repeats * arm_s, 1)
+    return out
+
+
+def _span(seconds: float) -> str:
+    return f"~{seconds:.0f} s" if seconds < 120 else f"~{seconds / 60:.0f} min"
+
+
 def millions(params: int) -> str:
     """Millions with one decimal under 10M (the built-in model is 0.4M), else whole."""
     return f"{params / 1e6:.1f}M" if params < 10_000_000 else f"{params / 1e6:.0f}M"
@@ -239,7 +288,12 @@ def describe_estimate_dict(est: dict[str, Any]) -> str:
     seconds = float(est.get("seconds") or 0)
     span = f"~{seconds:.0f} s" if seconds < 120 else f"~{seconds / 60:.0f} min"
     memory_gb = float(est.get("peak_memory_mb") or 0) / 1000
+    extra_seconds = est.get("extra_seconds") or {}
+    extra = ""
+    if extra_seconds:
+        parts = "; ".join(f"{k} {_span(v)}" for k, v in extra_seconds.items())
+        extra = f" Included: {parts}."
     return (
         f"Estimated time {span}, peak memory ~{memory_gb:.1f} GB "
-        f"({est.get('assumptions', '')})."
+        f"({est.get('assumptions', '')}).{extra}"
     )

@@ -56,8 +56,14 @@ def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else 0.0
 
 
-def score_arm(ctx: PilotContext, arm: str, predictions: list[Prediction]) -> dict[str, Any]:
-    """Per-item scores into the arm's predictions file; summary block for results.json."""
+def score_arm(
+    ctx: PilotContext,
+    arm: str,
+    predictions: list[Prediction],
+    predictions_path: Path | None = None,
+) -> dict[str, Any]:
+    """Per-item scores into the arm's predictions file (``arms/<arm>.predictions.jsonl``
+    unless ``predictions_path`` says otherwise); summary block for results.json."""
     from advisor.evaluation.metrics import score_predictions, summarize
 
     outputs = [p.output if p.error is None else None for p in predictions]
@@ -68,7 +74,8 @@ def score_arm(ctx: PilotContext, arm: str, predictions: list[Prediction]) -> dic
         row = p.to_dict()
         row["scores"] = {m: v[i] for m, v in scores.items()}
         rows.append(row)
-    atomic_write_jsonl(ctx.run_dir / "arms" / f"{arm}.predictions.jsonl", rows)
+    path = predictions_path or ctx.run_dir / "arms" / f"{arm}.predictions.jsonl"
+    atomic_write_jsonl(path, rows)
     latencies = [p.latency_ms for p in predictions]
     return {
         "metrics": summarize(scores, seed=ctx.settings.seed),

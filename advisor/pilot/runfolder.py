@@ -39,6 +39,9 @@ SAMPLE = 4 * 1024 * 1024  # bytes hashed at each end of a larger file
 # Settings that change where a run reports or how it reaches an endpoint, not its numbers,
 # and the input paths, which are compared by content (``inputs``) instead.
 RESUME_FREE = (
+    "data_curve",  # the data curve and the seed repeats add evidence beside the arms
+    "seeds",
+    "seed_split",
     "budget_s",  # what a budget changes (test size, epochs, arms) is compared on its own
     "arms",
     "out",

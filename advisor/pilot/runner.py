@@ -23,6 +23,7 @@ from advisor.data.types import Split
 from advisor.errors import AdvisorError
 from advisor.models.hf import BUILTIN_MODEL
 from advisor.pilot.context import PilotContext, PilotSettings, ProgressFn
+from advisor.pilot.extra_runs import add_extra_evidence, check_extra_runs, run_extra_runs
 from advisor.pilot.prepare import (  # choose_arms and prepare_pilot: importable from here
     accept,
     choose_arms,  # noqa: F401
@@ -131,6 +132,7 @@ def run_pilot(
         prepared.arms,
         prepared.split,
     )
+    check_extra_runs(settings, split, arms)  # --data-curve / --seeds: refuse before any arm
     if progress and exset.message:
         progress({"arm": None, "stage": "data", "message": exset.message})
     run_dir = prepared.plan.run_dir
@@ -202,6 +204,8 @@ def run_pilot(
             run_dir, settings, ctx, model_state["ref"] if needs_llm else None, meta, arms
         )
 
+    run_extra_runs(ctx, arms)  # the data curve and the seed repeats, when asked for
+    run_extra_runs(ctx, arms)  # the data curve and the seed repeats, when asked for
     meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     atomic_write_json(run_dir / "meta.json", meta)
     results = _rebuild(
@@ -341,6 +345,8 @@ def _data_summary(exset, split: Split, documents, embedder, settings) -> dict[st
 
 def _rebuild(run_dir, settings, ctx, model_ref, meta, arms, final: bool = False):
     results = assemble_results(run_dir, settings, ctx, model_ref, meta, arms, final=final)
+    add_extra_evidence(results, run_dir, settings, [e.id for e in ctx.split.test])
+    add_extra_evidence(results, run_dir, settings, [e.id for e in ctx.split.test])
     results["version"] = RESULTS_VERSION
     atomic_write_json(run_dir / "results.json", results)
     return results

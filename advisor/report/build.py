@@ -18,6 +18,7 @@ from typing import Any
 from advisor.decide.costs import Prices, project_costs
 from advisor.errors import AdvisorError
 from advisor.report import formatting as fmt
+from advisor.report.evidence_data import evidence_data
 from advisor.report.pilot_data import as_dict, build_pilot, finite, load_predictions
 
 REPORT_VERSION = 1
@@ -286,6 +287,8 @@ def build_report_data(
     results_d = dict(results) if isinstance(results, Mapping) else None
     rec = build_recommendation(recommendation, answers_d) if recommendation else None
     pilot = build_pilot(results_d, predictions, max_examples) if results_d else None
+    if pilot is not None:
+        pilot.update(evidence_data(results_d))  # data_curve, seed_spread (opt-in blocks)
     plan = as_dict((recommendation or {}).get("finetune_plan")) or None
     smoke = bool(results_d and results_d.get("smoke"))
     costs = _costs(pilot, answers_d or {}, rec, plan, prices)

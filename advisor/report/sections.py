@@ -12,6 +12,7 @@ from typing import Any
 from advisor.report import formatting as fmt
 from advisor.report.blocks import Block, bullets, heading, para, table
 from advisor.report.cost_sections import cost_blocks
+from advisor.report.evidence_sections import evidence_blocks
 from advisor.report.pilot_sections import examples_blocks, pilot_blocks
 
 PLAN_LABELS = {
@@ -192,7 +193,8 @@ def report_blocks(data: dict) -> list[Block]:
     summary["role"] = "summary"  # renderers may set it off (HTML: a shaded box)
     out += [heading("Summary"), summary]
     out += [para(w, label="Note:") for w in data.get("warnings") or []]
-    out += _recommendation(data) + _plan(data) + pilot_blocks(data) + examples_blocks(data)
+    out += _recommendation(data) + _plan(data) + pilot_blocks(data) + evidence_blocks(data)
+    out += examples_blocks(data)
     out += cost_blocks(data) + _answers(data)
     out += [heading("Sources"), bullets([(s, None) for s in data["references"]])]
     return out

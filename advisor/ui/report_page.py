@@ -19,7 +19,7 @@ from advisor.decide.questionnaire import answers_to_dict, parse_answers
 from advisor.decide.recommend import recommend
 from advisor.errors import AdvisorError
 from advisor.pilot import jobs
-from advisor.ui import state, widgets
+from advisor.ui import evidence_view, state, widgets
 from advisor.ui.charts import all_charts
 from advisor.ui.results_view import arms_table, tidy
 from advisor.ui.widgets import approach_label, escape_md, smoke_banner
@@ -252,3 +252,4 @@ def render() -> None:
         clean = tidy(results)
         st.dataframe(arms_table(clean), hide_index=True, width="stretch")
         all_charts(clean)
+        evidence_view.render(results, run_dir)  # data curve, seed spread, run comparison

@@ -1,10 +1,11 @@
 """The framework as small named rules: answers (+ pilot evidence) -> cited score effects.
 
-The rules live in three modules, registered in this order:
+The rules live in four modules, registered in this order:
 - ``diagnosis``: what fails and the workflow (framework sections 1, 4, 5);
 - ``feasibility``: what finetuning would take: data, team, model access, serving, memory
   (sections 2, 3, 6, 7);
-- ``pilot``: what a pilot measured (significant differences, failure mix, costs).
+- ``pilot``: what a pilot measured (significant differences, failure mix, costs);
+- ``pilot_curve``: what the pilot's data curve says about collecting more data.
 
 Why rules and not one big function: each rule is one sentence of the chapter, testable on
 its own, and every point a score gains or loses can be traced to the rule and the answers
@@ -20,8 +21,9 @@ A rule yields ``Reason``s. A reason can
 
 from __future__ import annotations
 
-# Registration order is display order: diagnosis, then feasibility, then the pilot.
-from advisor.decide.rules import diagnosis, feasibility, pilot  # noqa: E402, F401, I001
+# Registration order is display order: diagnosis, then feasibility, then the pilot (its
+# data curve last).
+from advisor.decide.rules import diagnosis, feasibility, pilot, pilot_curve  # noqa: E402, F401, I001
 from advisor.decide.rules.base import (
     APPROACHES,
     HIGH_VOLUME,

@@ -123,6 +123,11 @@ def pilot_no_difference(a: Answers, ev: Evidence | None) -> Iterator[Reason]:
             if mde
             else ""
         )
+        if cmp.within_seed_spread:  # the paired test alone may have called it
+            size = (
+                f": the gap ({cmp.diff:+.2f}) is smaller than the seed spread "
+                f"({cmp.seed_spread:.2f}), what changing the training seed alone moves it by"
+            )
         yield Reason(
             f"No significant difference between {cmp.a} and {cmp.b} on {cmp.metric}{size}. "
             "No effect on the scores: a larger test set could still show one.",
