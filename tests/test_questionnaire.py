@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from advisor.decide.answers_file import load_answers, loads_answers
 from advisor.decide.questionnaire import (
     GROUPS,
     KEYS,
@@ -17,8 +18,6 @@ from advisor.decide.questionnaire import (
     QUESTIONS,
     Answers,
     answers_to_dict,
-    load_answers,
-    loads_answers,
     parse_answers,
 )
 from advisor.errors import AnswersError

@@ -368,7 +368,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, args.data, args.out, args.kb)
     answers = None
     if args.answers:  # checked now, written only once the run is accepted
-        from advisor.decide.questionnaire import answers_to_dict, load_answers
+        from advisor.decide.answers_file import load_answers
+        from advisor.decide.questionnaire import answers_to_dict
 
         answers = answers_to_dict(load_answers(args.answers))
     bars = ProgressBars(args.quiet)

@@ -51,7 +51,8 @@ def register(subparsers: Any) -> None:
 
 def _read_answers(args: argparse.Namespace) -> tuple[Any, str]:
     """The answers and a phrase saying where they came from."""
-    from advisor.decide.questionnaire import Answers, load_answers, loads_answers
+    from advisor.decide.answers_file import load_answers, loads_answers
+    from advisor.decide.questionnaire import Answers
 
     if args.answers == "-":
         return loads_answers(sys.stdin.buffer.read(), name="answers on stdin"), "stdin"

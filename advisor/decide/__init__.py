@@ -9,16 +9,10 @@ option). Nothing here imports torch.
 
 from __future__ import annotations
 
+from advisor.decide.answers_file import load_answers, loads_answers
 from advisor.decide.citations import SOURCES, cite
 from advisor.decide.evidence import Evidence, evidence_from_results, load_evidence
-from advisor.decide.questionnaire import (
-    QUESTIONS,
-    Answers,
-    answers_to_dict,
-    load_answers,
-    loads_answers,
-    parse_answers,
-)
+from advisor.decide.questionnaire import QUESTIONS, Answers, answers_to_dict, parse_answers
 from advisor.decide.recommend import Recommendation, recommend
 
 __all__ = [

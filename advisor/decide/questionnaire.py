@@ -13,12 +13,10 @@ data, model, serving).
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 from advisor.decide.citations import cite
@@ -97,7 +95,7 @@ _SHOW = reprlib.Repr()  # keyword arguments need Python 3.12
 _SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother, _SHOW.maxlist, _SHOW.maxdict = 2, 60, 60, 5, 5
 
 
-def _show(value: object) -> str:
+def show(value: object) -> str:
     """repr() bounded in size and depth: user values can be huge or self-referencing."""
     try:
         return _SHOW.repr(value)
@@ -151,7 +149,7 @@ class Question:
         """Return ``value`` (normalised: list -> tuple, int -> float) or raise AnswersError."""
         if self.type == "text":
             if not isinstance(value, str):
-                raise AnswersError(f"{self.key} must be text, in quotes (not {_show(value)})")
+                raise AnswersError(f"{self.key} must be text, in quotes (not {show(value)})")
             if len(value) > MAX_TASK_CHARS:
                 raise AnswersError(f"{self.key} is too long: at most {MAX_TASK_CHARS} characters")
             return value
@@ -170,14 +168,14 @@ class Question:
     def _check_choices(self, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list | tuple):
             raise AnswersError(
-                f"{self.key} must be a list, e.g. [{self.allowed[0]}] (not {_show(value)}); "
+                f"{self.key} must be a list, e.g. [{self.allowed[0]}] (not {show(value)}); "
                 f"allowed items: {', '.join(self.allowed)}"
             )
         seen: list[str] = []
         for item in value:
             if not isinstance(item, str) or item not in self.allowed:
                 raise AnswersError(
-                    f"{self.key} has an unknown item {_show(item)}{_closest(item, self.allowed)};"
+                    f"{self.key} has an unknown item {show(item)}{_closest(item, self.allowed)};"
                     f" allowed items: {', '.join(self.allowed)}"
                 )
             if item in seen:
@@ -186,7 +184,7 @@ class Question:
         return value if isinstance(value, tuple) else tuple(value)
 
     def _bad(self, value: Any) -> str:
-        return f"{self.key} must be {self.describe_allowed()} (not {_show(value)})"
+        return f"{self.key} must be {self.describe_allowed()} (not {show(value)})"
 
     def _check_number(self, value: Any) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -306,10 +304,10 @@ def parse_answers(mapping: object) -> Answers:
         )
     for key in mapping:
         if not isinstance(key, str):
-            raise AnswersError(f"answer keys must be text (not {_show(key)})")
+            raise AnswersError(f"answer keys must be text (not {show(key)})")
         if key not in QUESTION_BY_KEY:
             raise AnswersError(
-                f"unknown key {_show(key)}{_closest(key, KEYS)}; allowed keys: {', '.join(KEYS)}"
+                f"unknown key {show(key)}{_closest(key, KEYS)}; allowed keys: {', '.join(KEYS)}"
             )
     return Answers(**mapping)
 
@@ -319,121 +317,3 @@ def answers_to_dict(answers: Answers) -> dict[str, Any]:
     out = {key: getattr(answers, key) for key in KEYS}
     out["failures"] = list(answers.failures)
     return out
-
-
-def loads_answers(text: str | bytes, *, fmt: str | None = None, name: str = "answers") -> Answers:
-    """Parse answers from text; ``fmt`` is "json", "yaml" or None (guess from content)."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise AnswersError(
-                f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start})"
-            ) from None
-    if not text.strip():
-        raise AnswersError(f"{name} is empty; write at least {{}} to accept every default")
-    if fmt is None:
-        fmt = "json" if text.lstrip().startswith("{") else "yaml"
-    if fmt == "json":
-        try:
-            data = json.loads(text, object_pairs_hook=_unique_keys(name))
-        except json.JSONDecodeError as exc:
-            raise AnswersError(
-                f"{name} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            ) from None
-        except (ValueError, RecursionError) as exc:  # e.g. 5000-digit numbers, deep nesting
-            raise AnswersError(f"{name} is not valid JSON: {_show(str(exc))}") from None
-    elif fmt == "yaml":
-        data = _load_yaml(text, name)
-    else:
-        raise AnswersError(f"unknown answers format {fmt!r}; use json or yaml")
-    if data is None:
-        raise AnswersError(f"{name} holds no answers; write at least {{}} to accept every default")
-    if not isinstance(data, Mapping):
-        raise AnswersError(
-            f"{name} must hold a mapping of key: value at the top level "
-            f"(not a {type(data).__name__}); allowed keys: {', '.join(KEYS)}"
-        )
-    return parse_answers(data)
-
-
-def _unique_keys(name: str):
-    """A JSON ``object_pairs_hook`` that refuses a key given twice (the last would win)."""
-
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise AnswersError(
-                    f"{name}: the key {key!r} appears twice; keep one (the last would silently win)"
-                )
-            out[key] = value
-        return out
-
-    return hook
-
-
-def _yaml_loader(name: str):
-    """PyYAML's safe loader, refusing a mapping that gives the same key twice."""
-    import yaml
-
-    class UniqueKeyLoader(yaml.SafeLoader):
-        pass
-
-    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            try:
-                first = seen.get(key)
-            except TypeError:  # an unhashable key: the base constructor reports it
-                continue
-            if first is not None:
-                raise AnswersError(
-                    f"{name}: the key {key!r} appears twice (lines {first} and {line}); keep "
-                    "one (the last would silently win)"
-                )
-            seen[key] = line
-        return loader.construct_mapping(node, deep=deep)
-
-    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    return UniqueKeyLoader
-
-
-def _load_yaml(text: str, name: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.load(text, Loader=_yaml_loader(name))  # noqa: S506 - a SafeLoader subclass
-    except AnswersError:
-        raise
-    except yaml.MarkedYAMLError as exc:
-        where = f" at line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
-        raise AnswersError(f"{name} is not valid YAML: {exc.problem or exc}{where}") from None
-    # The parser runs on untrusted text and can fail in ways PyYAML does not wrap
-    # (int() of a 5000-digit number, deep nesting, bad timestamps): all mean "malformed".
-    except Exception as exc:  # noqa: BLE001
-        raise AnswersError(f"{name} is not valid YAML: {_show(str(exc))}") from None
-
-
-def load_answers(path: str | Path) -> Answers:
-    """Read answers from a .json, .yaml or .yml file (other names: guessed from content)."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise AnswersError(f"answers file {path} is not a file")
-        if size > MAX_FILE_BYTES:
-            raise AnswersError(
-                f"answers file {path} is {size:,} bytes; an answers file is a few hundred "
-                f"bytes (limit {MAX_FILE_BYTES:,}): is this the right file?"
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise AnswersError(f"answers file {path} does not exist") from None
-    except OSError as exc:
-        raise AnswersError(f"cannot read answers file {path}: {exc.strerror or exc}") from None
-    suffix = path.suffix.lower()
-    fmt = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
-    return loads_answers(raw, fmt=fmt, name=f"answers file {path}")

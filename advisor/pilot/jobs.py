@@ -24,117 +24,38 @@ them to command-line flags) and calls the same ``run_pilot`` as ``advisor pilot`
 from __future__ import annotations
 
 import os
-import re
-import secrets
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from advisor.errors import AdvisorError
 from advisor.pilot.context import PilotSettings
+from advisor.pilot.jobfiles import (
+    APP_KNOBS,  # noqa: F401
+    DEFAULT_RUNS,  # noqa: F401
+    ENDED,  # noqa: F401
+    EXIT_FILE,  # noqa: F401
+    JOB_FILE,  # noqa: F401
+    LIVE_FILE,  # noqa: F401
+    LIVE_INTERVAL_S,  # noqa: F401
+    LOG_FILE,  # noqa: F401
+    REMOTE_CODE_ENV,  # noqa: F401
+    RUN_ID,  # noqa: F401
+    RUNS_ENV,  # noqa: F401
+    copy_input,  # noqa: F401
+    new_run_id,  # noqa: F401
+    now_iso,  # noqa: F401
+    remote_code_allowed,  # noqa: F401
+    run_path,  # noqa: F401
+    runs_root,  # noqa: F401
+)
 from advisor.pilot.rundir import atomic_write_json, read_json
 
-RUNS_ENV = "ADVISOR_RUNS"  # where run folders go; default ./runs
-# The app never lets a model repository run its own code unless the person who started it
-# set this to 1: a browser tab (or a page that reached it) must not be able to opt in.
-REMOTE_CODE_ENV = "ADVISOR_APP_TRUST_REMOTE_CODE"
-DEFAULT_RUNS = "runs"
-JOB_FILE, LIVE_FILE, EXIT_FILE, LOG_FILE = "job.json", "live.json", "exit.json", "pilot.log"
-ENDED = ("finished", "failed", "cancelled")
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-LIVE_INTERVAL_S = 0.3  # the app polls every ~1.5 s; writing more often only costs I/O
-
 _CHILDREN: dict[int, subprocess.Popen] = {}  # started here: kept so they can be reaped
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def runs_root(root: str | Path | None = None) -> Path:
-    """The folder holding run folders: ``root``, else ``$ADVISOR_RUNS``, else ./runs."""
-    chosen = root if root is not None else (os.environ.get(RUNS_ENV) or DEFAULT_RUNS)
-    return Path(chosen).expanduser().resolve()
-
-
-# How messages name settings in the app (advisor.errors.knob): its controls' labels; a
-# setting the app has no control for is left out of the hint.
-APP_KNOBS: dict[str, str] = {
-    "input_col": "the 'Input column' choice on the Data page",
-    "output_col": "the 'Output column' choice on the Data page",
-    "doc_id_col": "the 'Document id column' choice on the Data page",
-    "test_size": "'Test set' on the Pilot page",
-    "max_test": "'At most this many test items' on the Pilot page",
-    "seed": "'Seed' on the Pilot page",
-    "few_shot_k": "'Few-shot examples' on the Pilot page",
-    "retrieval_k": "'Passages per RAG prompt' on the Pilot page",
-    "batch_size": "'Generation batch' on the Pilot page",
-    "format": "'Required output format' on the Data page",
-}
-
-
-def remote_code_allowed() -> bool:
-    """Whether the app may offer trust_remote_code (``$ADVISOR_APP_TRUST_REMOTE_CODE=1``)."""
-    return os.environ.get(REMOTE_CODE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def new_run_id() -> str:
-    """Time-ordered and unguessable enough that two tabs starting at once never collide."""
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def run_path(run_id: str, root: str | Path | None = None) -> Path:
-    """The folder of a run id, refusing ids that could leave the runs root."""
-    if not isinstance(run_id, str) or not RUN_ID.match(run_id) or run_id.startswith("_"):
-        raise AdvisorError(f"not a run id: {run_id!r} (letters, digits, '-', '_' and '.')")
-    base = runs_root(root)
-    path = (base / run_id).resolve()
-    if path.parent != base:
-        raise AdvisorError(f"not a run id: {run_id!r}")
-    return path
-
-
-# -- starting --------------------------------------------------------------------------------
-
-
-def _copy_input(source: str | Path, dest_dir: Path, stem: str) -> Path:
-    """Copy an input into the run folder under a generated name (the suffix is kept)."""
-    src = Path(source).expanduser().resolve()
-    if not src.exists():
-        raise AdvisorError(f"{stem} not found: {str(src)!r}; pick the data again")
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    if src.is_dir():
-        dest = dest_dir / stem
-        # links stay links (the loader reads none that leave the folder) and pipes, devices
-        # and sockets stay behind: a copy must not read what the loader would refuse
-        shutil.copytree(src, dest, symlinks=True, ignore=_special_files)
-        return dest
-    suffix = src.suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,8}", src.suffix.lower()) else ""
-    dest = dest_dir / f"{stem}{suffix}"
-    shutil.copyfile(src, dest)
-    return dest
-
-
-def _special_files(folder: str, names: list[str]) -> list[str]:
-    """Entries of ``folder`` that are neither regular files, folders nor links."""
-    import stat
-
-    skip = []
-    for name in names:
-        try:
-            mode = os.lstat(os.path.join(folder, name)).st_mode
-        except OSError:
-            skip.append(name)
-            continue
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
-            skip.append(name)
-    return skip
 
 
 def planned_arms(settings: PilotSettings) -> list[str]:
@@ -175,11 +96,11 @@ def start_pilot(
     arms = planned_arms(settings)  # an impossible arm choice fails here, not in the log
     run_dir.mkdir(parents=True)
     inputs = run_dir / "inputs"
-    data = _copy_input(settings.data, inputs, "examples")
-    kb = _copy_input(settings.kb, inputs, "kb") if settings.kb else None
+    data = copy_input(settings.data, inputs, "examples")
+    kb = copy_input(settings.kb, inputs, "kb") if settings.kb else None
     fmt = settings.format
     if fmt and Path(fmt).suffix.lower() == ".json" and Path(fmt).is_file():
-        fmt = str(_copy_input(fmt, inputs, "format_schema"))
+        fmt = str(copy_input(fmt, inputs, "format_schema"))
     settings = replace(settings, data=str(data), kb=str(kb) if kb else None, out=str(run_dir))
     settings = replace(settings, format=fmt)
     if answers is not None:

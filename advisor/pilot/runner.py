@@ -354,7 +354,8 @@ def _rebuild(run_dir, settings, ctx, model_ref, meta, arms, final: bool = False)
 
 def save_answers(answers_path: str | Path, run_dir: str | Path) -> Path:
     """Validate questionnaire answers and keep them in the run folder for the report."""
-    from advisor.decide.questionnaire import answers_to_dict, load_answers
+    from advisor.decide.answers_file import load_answers
+    from advisor.decide.questionnaire import answers_to_dict
 
     answers = load_answers(answers_path)
     out = Path(run_dir) / "answers.json"

@@ -364,7 +364,7 @@ def build_report(
         if answers is None and answers_path is None and (run_dir / "answers.json").is_file():
             answers_path = run_dir / "answers.json"
     if answers is None and answers_path is not None:
-        from advisor.decide.questionnaire import load_answers
+        from advisor.decide.answers_file import load_answers
 
         answers = load_answers(answers_path)
     elif isinstance(answers, Mapping):

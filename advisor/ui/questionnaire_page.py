@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from advisor.decide.answers_file import loads_answers
 from advisor.decide.questionnaire import (
     BEHAVIOUR_FAILURES,
     COST_FAILURES,
@@ -23,7 +24,6 @@ from advisor.decide.questionnaire import (
     Answers,
     Question,
     answers_to_dict,
-    loads_answers,
     parse_answers,
 )
 from advisor.decide.recommend import recommend
