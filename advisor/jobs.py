@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -47,7 +48,7 @@ ENDED = ("finished", "failed", "cancelled")
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 LIVE_INTERVAL_S = 0.3  # the app polls every ~1.5 s; writing more often only costs I/O
 
-_CHILDREN: dict[int, subprocess.Popen] = {}  # started here: kept so they can be reaped
+_CHILDREN: dict[int, subprocess.Popen] = {}  # started here and not yet reaped
 
 
 def _now() -> str:
@@ -160,6 +161,7 @@ def start_pilot(
             env=child_env,  # and our cwd: a relative --model folder means what it meant here
         )
     _CHILDREN[proc.pid] = proc
+    _reap_when_done(proc)
     job["pid"] = proc.pid
     job["started_at"] = _now()
     atomic_write_json(run_dir / JOB_FILE, job)
@@ -167,6 +169,21 @@ def start_pilot(
 
 
 # -- status ----------------------------------------------------------------------------------
+
+
+def _reap_when_done(proc: subprocess.Popen) -> None:
+    """Wait for the worker in a daemon thread, so it is reaped the moment it exits.
+
+    Why: the app only looks at a run while a page shows it, and once ``exit.json`` exists
+    it never asks about the pid again; a worker nobody waits for stays a zombie
+    (``<defunct>``) for as long as the server lives.
+    """
+
+    def wait() -> None:
+        proc.wait()
+        _CHILDREN.pop(proc.pid, None)
+
+    threading.Thread(target=wait, name=f"reap-{proc.pid}", daemon=True).start()
 
 
 def _reap(pid: int) -> None:

@@ -76,6 +76,29 @@ def test_background_pilot_finishes_and_any_reader_sees_it(tmp_path):
     assert runs[0].smoke is False and runs[0].arms_done == 1 and runs[0].state == "finished"
 
 
+def _proc_state(pid: int) -> str | None:
+    """The process's state letter from /proc (Z = zombie), None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2]
+
+
+def test_a_finished_worker_is_reaped_without_anyone_asking(tmp_path):
+    run_dir = jobs.start_pilot(_settings(), tmp_path)
+    pid = json.loads((run_dir / "job.json").read_text())["pid"]
+    deadline = time.monotonic() + 90
+    while not (run_dir / "exit.json").exists():  # files only: no status call reaps it
+        assert time.monotonic() < deadline, jobs.log_tail(run_dir)
+        time.sleep(0.2)
+    while _proc_state(pid) not in (None, "Z") and time.monotonic() < deadline:
+        time.sleep(0.1)  # the worker writes exit.json just before it exits
+    time.sleep(1.0)  # a reaper gets a moment; a zombie stays
+    assert _proc_state(pid) is None, f"worker {pid} left as state {_proc_state(pid)!r}"
+    assert pid not in jobs._CHILDREN
+
+
 def test_cancel_stops_the_process_group_and_keeps_finished_arms(tmp_path):
     lora = LoraSettings(epochs=50, max_steps=100_000, batch_size=1, learning_rate=1e-3)
     settings = _settings(arms=("zero_shot", "lora"), lora=lora, validation_size=0.0)
