@@ -15,7 +15,7 @@ constants are rounded down from those figures: an estimate should not promise mo
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,7 @@ class PilotEstimate:
     model_params: int
     per_arm_seconds: dict[str, float]
     assumptions: str
+    per_arm_train_seconds: dict[str, float] = field(default_factory=dict)  # LoRA arms' share
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +127,7 @@ def estimate_pilot(
 
     speed = BF16_SPEEDUP if params > TINY_PARAMS and cpu_has_native_bf16() else 1.0
     per_arm: dict[str, float] = {}
+    per_arm_train: dict[str, float] = {}
     train_tokens: dict[str, float] = {}  # arm -> tokens of a mean training example
     arms = list(settings.arms) or list(ARMS)
     for arm in arms:
@@ -151,6 +153,8 @@ def estimate_pilot(
                 )
             train = epochs * n_train * 4 * params * (prompt + new_tokens) / (TRAINING_FLOPS * speed)
         per_arm[arm] = round(gen + train + OVERHEAD_S_PER_ARM, 1)
+        if spec.trains:
+            per_arm_train[arm] = round(train, 1)
     # the loader keeps a bf16 checkpoint in bf16 where the CPU has native bf16
     weight_dtype = "bf16" if speed > 1 else "fp32"
     model_mb = params * (2 if speed > 1 else 4) / 1e6
@@ -168,6 +172,7 @@ def estimate_pilot(
         peak_memory_mb=round(memory, 0),
         model_params=params,
         per_arm_seconds=per_arm,
+        per_arm_train_seconds=per_arm_train,
         assumptions=(
             f"{n_test} test and ~{n_train} training examples, ~{int(tokens_per_example)} tokens "
             f"each, a {_millions(params)}-parameter model in {'bf16' if speed > 1 else 'fp32'} "

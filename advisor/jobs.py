@@ -114,6 +114,7 @@ def start_pilot(
     answers: dict[str, Any] | None = None,
     run_id: str | None = None,
     env: dict[str, str] | None = None,
+    data_name: str | None = None,
 ) -> Path:
     """Start a pilot in its own process group; returns the new run folder at once.
 
@@ -121,6 +122,8 @@ def start_pilot(
     holds everything needed to understand or resume it, whatever happens to the uploads.
     ``answers`` (questionnaire answers as a dict) are kept as ``answers.json`` for the
     report. ``settings.out`` is ignored: the run folder is always a new one under ``root``.
+    ``data_name`` is what the user knows the data as (a sample's name, an upload's file
+    name): the copy in the run folder is always ``examples.<suffix>``.
     """
     run_dir = run_path(run_id or new_run_id(), root)
     if run_dir.exists():
@@ -143,6 +146,8 @@ def start_pilot(
         "created_at": _now(),
         "settings": settings.to_dict(),
         "arms": arms,
+        "arm_seconds": _arm_seconds(settings, arms),
+        "data_name": data_name or Path(str(settings.data)).name,
         "pid": None,
         "cancel_requested": False,
     }
@@ -166,6 +171,24 @@ def start_pilot(
     job["started_at"] = _now()
     atomic_write_json(run_dir / JOB_FILE, job)
     return run_dir
+
+
+def _arm_seconds(settings: PilotSettings, arms: list[str]) -> dict[str, dict[str, float]]:
+    """Estimated seconds per arm (total and training), to weigh the overall progress bar:
+    a LoRA arm takes minutes where the nearest-neighbour reference takes a second."""
+    try:
+        from advisor.estimate import estimate_pilot
+
+        est = estimate_pilot(settings)
+    except Exception:  # an estimate must never stop a pilot from starting
+        return {}
+    return {
+        a: {
+            "total": float(est.per_arm_seconds.get(a, 0.0)),
+            "train": float(est.per_arm_train_seconds.get(a, 0.0)),
+        }
+        for a in arms
+    }
 
 
 # -- status ----------------------------------------------------------------------------------
@@ -206,11 +229,20 @@ def pid_alive(pid: Any) -> bool:
     proc = Path(f"/proc/{pid}")
     if proc.exists():
         try:
-            if b"advisor.jobworker" not in (proc / "cmdline").read_bytes():
-                return False  # a zombie has an empty cmdline; another program reused the pid
-        except OSError:
+            stat = (proc / "stat").read_text()
+            if stat[stat.rindex(")") + 2] == "Z":
+                return False  # exited, not yet reaped
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            return False
+        # empty: a process that is still starting (its new image not mapped yet); any other
+        # program there means the worker is gone and its pid was reused
+        if cmdline and b"advisor.jobworker" not in cmdline:
             return False
     return True
+
+
+FINISHED_ARM = ("ok", "failed", "skipped")
 
 
 @dataclass
@@ -222,12 +254,28 @@ class ArmState:
     total: int = 0
     loss: float | None = None
     error: str | None = None
+    stage_fraction: float | None = None  # finer than done/total (token steps of a batch)
+    train_share: float = 0.0  # the part of the arm's time spent training (estimated)
 
     @property
     def fraction(self) -> float:
-        if self.state in ("ok", "failed", "skipped"):
+        """This stage's progress, 0..1 (a training arm has two: training, then answering)."""
+        if self.state in FINISHED_ARM:
             return 1.0
+        if self.stage_fraction is not None:
+            return max(0.0, min(1.0, self.stage_fraction))
         return min(1.0, self.done / self.total) if self.total else 0.0
+
+    @property
+    def arm_fraction(self) -> float:
+        """The whole arm's progress: training counts for its estimated share of the time."""
+        if self.state in FINISHED_ARM:
+            return 1.0
+        if self.stage == "train":
+            return self.train_share * self.fraction
+        if self.stage == "generate":
+            return self.train_share + (1 - self.train_share) * self.fraction
+        return 0.0
 
 
 @dataclass
@@ -251,31 +299,79 @@ class JobStatus:
     def run_id(self) -> str:
         return self.run_dir.name
 
+    weights: dict[str, float] = field(default_factory=dict)  # arm -> estimated seconds
+    train_shares: dict[str, float] = field(default_factory=dict)  # arm -> training's share
+    data_name: str | None = None
+    fallback: dict[str, Any] | None = None  # {"wanted", "used", "reason"}: another model ran
+
     @property
     def fraction(self) -> float:
-        return sum(a.fraction for a in self.arms) / len(self.arms) if self.arms else 0.0
+        """Overall progress, each arm weighted by its estimated time (equal without one)."""
+        if not self.arms:
+            return 0.0
+        weights = [max(self.weights.get(a.name, 0.0), 0.0) for a in self.arms]
+        if sum(weights) <= 0:
+            weights = [1.0] * len(self.arms)
+        return sum(w * a.arm_fraction for w, a in zip(weights, self.arms, strict=True)) / sum(
+            weights
+        )
+
+    @property
+    def finished_arms(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.arms if a.state in FINISHED_ARM)
 
 
-def _arm_states(run_dir: Path, arms: list[str], live: dict, ended: bool) -> list[ArmState]:
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if ok else None
+
+
+def _running_arm(name: str, event: dict[str, Any], train_share: float) -> ArmState:
+    return ArmState(
+        name,
+        "running",
+        stage=event.get("stage") if isinstance(event.get("stage"), str) else None,
+        done=int(_number(event.get("done")) or 0),
+        total=int(_number(event.get("total")) or 0),
+        loss=_number(event.get("loss")),
+        stage_fraction=_number(event.get("fraction")),
+        train_share=train_share,
+    )
+
+
+def _train_shares(job: dict[str, Any]) -> dict[str, float]:
+    shares = {}
+    raw = job.get("arm_seconds")
+    for arm, est in (raw if isinstance(raw, dict) else {}).items():
+        total, train = _number((est or {}).get("total")), _number((est or {}).get("train"))
+        if total and train is not None and 0 <= train <= total:
+            shares[str(arm)] = train / total
+    return shares
+
+
+def _weights(job: dict[str, Any]) -> dict[str, float]:
+    raw = job.get("arm_seconds")
+    out = {}
+    for arm, est in (raw if isinstance(raw, dict) else {}).items():
+        total = _number((est or {}).get("total")) if isinstance(est, dict) else None
+        if total is not None:
+            out[str(arm)] = total
+    return out
+
+
+def _arm_states(
+    run_dir: Path, arms: list[str], live: dict, ended: bool, shares: dict[str, float] | None = None
+) -> list[ArmState]:
     events = live.get("arms") if isinstance(live.get("arms"), dict) else {}
+    shares = shares or {}
     out = []
     for name in arms:
         block = read_json(run_dir / "arms" / f"{name}.json")
         event = events.get(name) if isinstance(events.get(name), dict) else {}
-        if isinstance(block, dict) and block.get("status") in ("ok", "failed", "skipped"):
+        if isinstance(block, dict) and block.get("status") in FINISHED_ARM:
             out.append(ArmState(name, block["status"], error=block.get("error")))
         elif event and not ended:
-            loss = event.get("loss")
-            out.append(
-                ArmState(
-                    name,
-                    "running",
-                    stage=event.get("stage"),
-                    done=int(event.get("done") or 0),
-                    total=int(event.get("total") or 0),
-                    loss=float(loss) if isinstance(loss, int | float) else None,
-                )
-            )
+            out.append(_running_arm(name, event, shares.get(name, 0.0)))
         else:
             out.append(ArmState(name, "not run" if ended else "waiting"))
     return out
@@ -324,7 +420,7 @@ def job_status(run_dir: str | Path) -> JobStatus:
     return JobStatus(
         run_dir=run_dir,
         state=state,
-        arms=_arm_states(run_dir, [str(a) for a in arms], live, state in ENDED),
+        arms=_arm_states(run_dir, [str(a) for a in arms], live, state in ENDED, _train_shares(job)),
         error=error,
         pid=job.get("pid"),
         created_at=_text(job.get("created_at") or (results or {}).get("started_at")),
@@ -332,6 +428,63 @@ def job_status(run_dir: str | Path) -> JobStatus:
         settings=settings if isinstance(settings, dict) else {},
         results=results,
         model_message=_text(live.get("model")),
+        weights=_weights(job),
+        train_shares=_train_shares(job),
+        data_name=_text(job.get("data_name")),
+        fallback=_fallback(run_dir, results),
+    )
+
+
+def _fallback(run_dir: Path, results: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Why another model ran than the one asked for; known before the first arm finishes
+    (``meta.json`` is written once the model has loaded)."""
+    found = (results or {}).get("model_fallback")
+    if found is None and results is None:
+        meta = read_json(run_dir / "meta.json")
+        found = meta.get("model_fallback") if isinstance(meta, dict) else None
+    return found if isinstance(found, dict) else None
+
+
+def quick_status(run_dir: str | Path, before: JobStatus) -> JobStatus:
+    """A running pilot's progress from ``live.json`` (and ``exit.json``) alone.
+
+    Why: the app polls a running pilot every second or two; :func:`job_status` reads every
+    arm's file and the whole ``results.json`` each time. This reads the worker's one small
+    progress file; ``before`` (a full status taken once) supplies the arms, pid and weights.
+    An arm the worker reports finished shows as finished here; the page then re-reads
+    everything once (its results, its error) with :func:`job_status`.
+    """
+    run_dir = Path(run_dir)
+    end = read_json(run_dir / EXIT_FILE)
+    end = end if isinstance(end, dict) else {}
+    live = read_json(run_dir / LIVE_FILE)
+    live = live if isinstance(live, dict) else {}
+    events = live.get("arms") if isinstance(live.get("arms"), dict) else {}
+    if end.get("state") in ENDED:
+        state = str(end["state"])
+    elif pid_alive(before.pid):
+        state = "running"
+    else:
+        state = "stopped"  # died without a word: job_status works out what happened
+    arms = []
+    for old in before.arms:
+        event = events.get(old.name) if isinstance(events.get(old.name), dict) else {}
+        stage = event.get("stage")
+        if old.state in FINISHED_ARM:
+            arms.append(old)
+        elif stage in FINISHED_ARM:
+            message = event.get("message") if stage == "failed" else None
+            arms.append(ArmState(old.name, str(stage), error=_text(message)))
+        elif event and state == "running":
+            arms.append(_running_arm(old.name, event, before.train_shares.get(old.name, 0.0)))
+        else:
+            arms.append(ArmState(old.name, "waiting" if state == "running" else "not run"))
+    return replace(
+        before,
+        state=state,
+        arms=arms,
+        error=_text(end.get("error")) if end else before.error,
+        model_message=_text(live.get("model")) or before.model_message,
     )
 
 
@@ -430,7 +583,8 @@ def list_runs(root: str | Path | None = None) -> list[RunInfo]:
                 arms_done=sum(a.state in ("ok", "failed", "skipped") for a in status.arms),
                 arms_total=len(status.arms),
                 smoke=bool(results.get("smoke")),
-                data_file=Path(str(settings.get("data"))).name if settings.get("data") else None,
+                data_file=status.data_name
+                or (Path(str(settings.get("data"))).name if settings.get("data") else None),
             )
         )
     found.sort(key=lambda r: (r.created_at or "", r.run_id), reverse=True)

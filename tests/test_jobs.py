@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,69 @@ def test_live_writer_keeps_the_latest_event_per_arm_and_throttles(tmp_path):
     arms = jobs._arm_states(tmp_path, ["lora"], on_disk, ended=False)
     assert (arms[0].state, arms[0].done, arms[0].total, arms[0].loss) == ("running", 3, 10, 1.5)
     assert arms[0].fraction == pytest.approx(0.3)
+
+
+def test_quick_status_reads_live_json_alone_and_weighs_arms_by_their_time(tmp_path):
+    """The app's poll: one small file, and a bar that moves with the real work."""
+    run = _fake_run(
+        tmp_path,
+        "r1",
+        {
+            "pid": os.getpid(),
+            "arms": ["nearest_neighbor", "lora"],
+            "arm_seconds": {
+                "nearest_neighbor": {"total": 3.0, "train": 0.0},
+                "lora": {"total": 297.0, "train": 240.0},
+            },
+            "settings": {},
+            "data_name": "sample 'tiny'",
+        },
+    )
+    before = jobs.job_status(run)
+    assert before.data_name == "sample 'tiny'"
+    live = {
+        "arms": {
+            "nearest_neighbor": {"arm": "nearest_neighbor", "stage": "ok", "done": 1, "total": 1},
+            "lora": {"arm": "lora", "stage": "generate", "done": 0, "total": 8, "fraction": 0.5},
+        }
+    }
+    (run / "live.json").write_text(json.dumps(live))
+    (run / "arms").mkdir()
+    (run / "arms" / "lora.json").write_text("{not read by the quick poll")
+    worker = subprocess.Popen(  # stands in for a live worker (pid_alive checks its cmdline)
+        [sys.executable, "-c", "import time; time.sleep(60)", "advisor.jobworker"]
+    )
+    try:
+        for _ in range(100):  # until the new process image shows its command line
+            if Path(f"/proc/{worker.pid}/cmdline").read_bytes():
+                break
+            time.sleep(0.05)
+        quick = jobs.quick_status(run, replace(before, state="running", pid=worker.pid))
+    finally:
+        worker.kill()
+        worker.wait()
+    assert quick.state == "running"
+    assert quick.finished_arms == ("nearest_neighbor",)
+    lora = quick.arms[1]
+    assert (lora.state, lora.stage, lora.fraction) == ("running", "generate", 0.5)
+    # lora trained (240 of 297 s) and is half way through answering: 268.5 of its 297 s
+    assert lora.arm_fraction == pytest.approx((240 + 0.5 * 57) / 297)
+    assert quick.fraction == pytest.approx((3 + 240 + 0.5 * 57) / 300)
+    # the worker is gone without an exit.json: the poll says so, job_status works out why
+    assert jobs.quick_status(run, replace(before, pid=worker.pid)).state == "stopped"
+    (run / "exit.json").write_text(json.dumps({"state": "finished"}))
+    assert jobs.quick_status(run, before).state == "finished"
+
+
+def test_an_app_run_is_listed_by_the_users_name_for_its_data(tmp_path):
+    run_dir = jobs.start_pilot(_settings(), tmp_path, data_name="sample 'tiny'")
+    _wait(run_dir, lambda s: not s.running)
+    (run,) = jobs.list_runs(tmp_path)
+    assert run.data_file == "sample 'tiny'"  # not the copy's name, examples.jsonl
+    job = json.loads((run_dir / "job.json").read_text())
+    assert set(job["arm_seconds"]) == {"nearest_neighbor"}
+    # the worker ran with the CLI's thread settings (advisor.runtime.configure_threads)
+    runtime = json.loads((run_dir / "results.json").read_text())["runtime"]
+    from advisor.runtime import cpu_count
+
+    assert runtime["torch_threads"] == cpu_count()
