@@ -292,6 +292,22 @@ QUESTIONS: tuple[Question, ...] = (
 )
 # fmt: on
 
+# How the app and the report show the choices whose keys do not read as words.
+CHOICE_LABELS: dict[str, dict[str, str]] = {
+    "model_access": {
+        "api_only": "API only (no finetuning)",
+        "api_finetune": "API with the provider's finetuning",
+        "open_weights": "open weights (we hold them)",
+    },
+}
+
+
+def choice_label(key: str, value: object) -> str:
+    """A choice or failure as words: ``open_weights`` -> 'open weights (we hold them)'."""
+    text = CHOICE_LABELS.get(key, {}).get(str(value))
+    return text if text is not None else str(value).replace("_", " ")
+
+
 QUESTION_BY_KEY: dict[str, Question] = {q.key: q for q in QUESTIONS}
 KEYS: tuple[str, ...] = tuple(q.key for q in QUESTIONS)
 assert set(KEYS) == set(_DEFAULTS), "QUESTIONS and Answers must list the same keys"
@@ -323,6 +339,20 @@ def answers_to_dict(answers: Answers) -> dict[str, Any]:
 
 def loads_answers(text: str | bytes, *, fmt: str | None = None, name: str = "answers") -> Answers:
     """Parse answers from text; ``fmt`` is "json", "yaml" or None (guess from content)."""
+    return parse_answers(_decode(text, fmt, name))
+
+
+def loads_answered(
+    text: str | bytes, *, fmt: str | None = None, name: str = "answers"
+) -> dict[str, Any]:
+    """Like :func:`loads_answers`, but only the questions the document answers: a key it
+    leaves out is unanswered (the app must not show it as the user's answer)."""
+    data = _decode(text, fmt, name)
+    full = answers_to_dict(parse_answers(data))
+    return {key: full[key] for key in KEYS if key in data}
+
+
+def _decode(text: str | bytes, fmt: str | None, name: str) -> Mapping:
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
@@ -354,7 +384,7 @@ def loads_answers(text: str | bytes, *, fmt: str | None = None, name: str = "ans
             f"{name} must hold a mapping of key: value at the top level "
             f"(not a {type(data).__name__}); allowed keys: {', '.join(KEYS)}"
         )
-    return parse_answers(data)
+    return data
 
 
 def _load_yaml(text: str, name: str) -> Any:
