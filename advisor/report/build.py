@@ -9,7 +9,7 @@ recommendation's ``to_dict()``, the pilot's ``results.json`` and the answers as 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,7 +71,9 @@ def _ranking(rec: Mapping, scores: dict[str, float]) -> list[str]:
     return order + rest
 
 
-def build_recommendation(rec: Mapping, answers: Mapping | None) -> dict[str, Any]:
+def build_recommendation(
+    rec: Mapping, answers: Mapping | None, answered: set[str] | None = None
+) -> dict[str, Any]:
     answers = answers or {}
     scores = {
         str(k): v for k, raw in as_dict(rec.get("scores")).items() if (v := finite(raw)) is not None
@@ -86,7 +88,14 @@ def build_recommendation(rec: Mapping, answers: Mapping | None) -> dict[str, Any
                 {
                     "rule": str(item.get("rule", "")),
                     "delta": finite(item.get("delta")),
-                    "answers": [{"key": k, "value": answers.get(k)} for k in keys],
+                    "answers": [
+                        {
+                            "key": k,
+                            "value": answers.get(k),
+                            "answered": answered is None or k in answered,
+                        }
+                        for k in keys
+                    ],
                 }
             )
         contributions[str(approach)] = rows
@@ -185,7 +194,12 @@ def _costs(
 
 
 def _summary(
-    rec: dict | None, pilot: dict | None, costs: dict, smoke: bool, answered: bool = True
+    rec: dict | None,
+    pilot: dict | None,
+    costs: dict,
+    smoke: bool,
+    answered: bool = True,
+    example_prices: bool = False,
 ) -> str:
     parts: list[str] = []
     if smoke:
@@ -235,9 +249,11 @@ def _summary(
     head = costs.get("headline")
     if head:
         qpd = fmt.integer(costs["queries_per_day"])
+        assumed = "an assumed " if costs.get("queries_per_day_assumed") else ""
+        priced = " at the example prices (illustrations, not quotes)" if example_prices else ""
         parts.append(
-            f"At {qpd} queries per day, {head['label']} would cost about "
-            f"{fmt.money(head['cost_per_month'], costs['currency'])} per month."
+            f"At {assumed}{qpd} queries per day, {head['label']} would cost about "
+            f"{fmt.money(head['cost_per_month'], costs['currency'])} per month{priced}."
         )
         be = head.get("break_even")
         if be:
@@ -265,6 +281,19 @@ def _answers_dict(answers: Any) -> dict[str, Any] | None:
     raise AdvisorError(f"answers must be a mapping of questionnaire keys (not {type(answers)})")
 
 
+def _default_answers() -> dict[str, Any]:
+    from advisor.questionnaire import Answers, answers_to_dict
+
+    return dict(answers_to_dict(Answers()))
+
+
+def _question_label(key: str) -> str:
+    from advisor.questionnaire import QUESTION_BY_KEY
+
+    q = QUESTION_BY_KEY.get(key)
+    return q.label if q is not None else key
+
+
 def build_report_data(
     recommendation: Mapping | None,
     results: Mapping | None,
@@ -275,20 +304,30 @@ def build_report_data(
     max_examples: int = DEFAULT_MAX_EXAMPLES,
     generated_at: str | None = None,
     warnings: list[str] | None = None,
+    answered: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The report data: every section the renderers show, every number they print.
 
     ``recommendation`` is ``Recommendation.to_dict()``; ``results`` the pilot's results.json;
     ``answers`` the questionnaire answers; ``predictions`` rows of predictions.jsonl. Any of
-    them may be None: the matching sections become short empty-state lines.
+    them may be None: the matching sections become short empty-state lines. ``answered``
+    names the questions the user answered (None: every key of ``answers`` counts); the rest
+    are shown as defaults, never as the user's answers. A recommendation made without any
+    answers (a pilot alone, the demo) lists the defaults it used, labelled as such.
     """
-    answers_d = _answers_dict(answers)
+    given = _answers_dict(answers)
+    answered_set = set(answered) if answered is not None else None
+    answers_d = given
+    if given is None and recommendation:
+        answers_d, answered_set = _default_answers(), set()
     results_d = dict(results) if isinstance(results, Mapping) else None
-    rec = build_recommendation(recommendation, answers_d) if recommendation else None
+    rec = build_recommendation(recommendation, answers_d, answered_set) if recommendation else None
     pilot = build_pilot(results_d, predictions, max_examples) if results_d else None
     plan = as_dict((recommendation or {}).get("finetune_plan")) or None
     smoke = bool(results_d and results_d.get("smoke"))
-    costs = _costs(pilot, answers_d or {}, rec, plan, prices)
+    # costs read only what the user said (an unanswered traffic figure is flagged "assumed")
+    said = {k: v for k, v in (answers_d or {}).items() if answered_set is None or k in answered_set}
+    costs = _costs(pilot, said, rec, plan, prices)
     task = (answers_d or {}).get("task") or as_dict((results_d or {}).get("config")).get("task")
     sources = [FRAMEWORK_SOURCE]
     for reason in (rec or {}).get("reasons", []):
@@ -302,14 +341,30 @@ def build_report_data(
         "smoke": smoke,
         "smoke_notice": fmt.SMOKE_NOTICE if smoke else None,
         "ci_level": CI_LEVEL,
-        "summary": _summary(rec, pilot, costs, smoke, answered=answers_d is not None),
+        "summary": _summary(
+            rec,
+            pilot,
+            costs,
+            smoke,
+            answered=given is not None and answered_set != set(),
+            example_prices=prices is None,
+        ),
         "recommendation": rec,
         "finetune_plan": plan,
         "answers": (
-            [{"key": k, "value": v} for k, v in answers_d.items()]
+            [
+                {
+                    "key": k,
+                    "label": _question_label(k),
+                    "value": v,
+                    "answered": answered_set is None or k in answered_set,
+                }
+                for k, v in answers_d.items()
+            ]
             if answers_d is not None
             else None
         ),
+        "answers_given": given is not None and answered_set != set(),
         "pilot": pilot,
         "costs": costs,
         "references": sources,
@@ -337,8 +392,12 @@ def build_report(
     *,
     answers: Any = None,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
+    answered: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Report data from a run folder and/or questionnaire answers.
+
+    ``answered`` (the app passes it) names the questions the user really answered: the
+    others do not count towards the confidence and are shown as defaults.
 
     ``RUN_DIR/answers.json`` is used when no answers are passed. ``answers`` (an ``Answers``
     object or a dict, e.g. from the app) wins over ``answers_path``. Raises AdvisorError when
@@ -387,7 +446,11 @@ def build_report(
         from advisor.decision import recommend
         from advisor.questionnaire import Answers
 
-        recommendation = recommend(answers or Answers(), evidence).to_dict()
+        recommendation = recommend(
+            answers or Answers(),
+            evidence,
+            answered=answered if answers is not None else (),
+        ).to_dict()
     return build_report_data(
         recommendation,
         results,
@@ -396,4 +459,5 @@ def build_report(
         predictions=predictions,
         max_examples=max_examples,
         warnings=warnings,
+        answered=answered,
     )
