@@ -102,3 +102,62 @@ def test_session_files_need_a_valid_token(tmp_path):
     assert load_session(tmp_path, token) == {"answers": {"task": "x"}}
     with pytest.raises(ValueError):
         save_session(tmp_path, "../../evil-token-xxxxxxxx", {})
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "what"),
+    [
+        ("sheet.xlsx", b"PK\x03\x04rest", "not a supported examples file"),
+        ("export.csv", b"PK\x03\x04rest", "zip archive"),
+        ("old.csv", b"\xd0\xcf\x11\xe0rest", "old-style Excel"),
+        ("paper.jsonl", b"%PDF-1.7", "PDF"),
+    ],
+)
+def test_spreadsheets_are_refused_with_the_export_advice(tmp_path, name, content, what):
+    with pytest.raises(DataError, match=what) as info:
+        save_examples(name, content, tmp_path, LIMIT)
+    assert "CSV UTF-8" in str(info.value) or "PDF" in what
+    assert not list(tmp_path.rglob("*.*"))  # nothing stored
+
+
+def test_an_unreadable_upload_is_deleted_and_named_as_uploaded(tmp_path):
+    with pytest.raises(DataError) as info:
+        save_examples("my data.csv", b'input,output\n"unclosed,x\n', tmp_path, LIMIT)
+    assert "'my data.csv'" in str(info.value) and str(tmp_path) not in str(info.value)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert not list((tmp_path / UPLOADS_DIR).iterdir())  # its folder went too
+    with pytest.raises(DataError, match="'broken.jsonl'"):
+        save_knowledge_base([("broken.jsonl", b"{nope\n")], tmp_path, LIMIT)
+    with pytest.raises(DataError):
+        save_knowledge_base([("ok.txt", b"x"), ("broken.jsonl", b"{nope\n")], tmp_path, LIMIT)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_data_messages_name_the_apps_controls_not_python_parameters(tmp_path):
+    from advisor.data import load_examples
+    from advisor.splits import split_examples
+    from advisor.ui.texts import app_data_message
+
+    stored = tmp_path / "_uploads" / "abc" / "examples.csv"
+    stored.parent.mkdir(parents=True)
+    stored.write_text("question,answer\nq,a\n")
+    with pytest.raises(DataError) as info:
+        load_examples(stored)
+    shown = app_data_message(str(info.value), {stored: "team data.csv"})
+    assert "'team data.csv'" in shown and str(stored) not in shown
+    assert "in Python" not in shown and "--input-col" not in shown
+    assert "'Input column'" in shown
+    examples = load_examples(_few_examples(tmp_path)).examples
+    with pytest.raises(DataError) as info:
+        split_examples(examples[:3], test_size=0.2, validation_size=0.1)
+    shown = app_data_message(str(info.value))
+    assert "validation_size" not in shown and "test_size" not in shown
+    assert "'Test set' on the Pilot page" in shown
+
+
+def _few_examples(folder):
+    path = folder / "few.jsonl"
+    path.write_text(
+        "".join(json.dumps({"input": f"q{i}", "output": f"a{i}"}) + "\n" for i in range(3))
+    )
+    return path
