@@ -36,7 +36,11 @@ def cpu_has_native_bf16() -> bool:
 
 
 def configure_threads(threads: int | None = None) -> int:
-    """Set thread counts for torch/BLAS/tokenizers once; later calls are no-ops."""
+    """Set thread counts for torch/BLAS/tokenizers once; later calls are no-ops.
+
+    The threads also wait passively (``OMP_WAIT_POLICY=PASSIVE``, set when ``advisor`` is
+    imported, before torch loads): spinning threads collapse on a shared machine.
+    """
     global _configured
     n = threads or cpu_count()
     if _configured:

@@ -291,3 +291,15 @@ def test_an_app_run_is_listed_by_the_users_name_for_its_data(tmp_path):
     from advisor.runtime import cpu_count
 
     assert runtime["torch_threads"] == cpu_count()
+    assert runtime["omp_wait_policy"] == "PASSIVE"
+
+
+def test_openmp_threads_wait_passively_unless_the_user_says_otherwise():
+    """Spinning OpenMP threads collapsed a LoRA step ~9x on a shared 2-core machine."""
+    code = "import os, advisor, torch; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "PASSIVE", out.stderr
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "ACTIVE", out.stderr
