@@ -39,7 +39,7 @@ def primary_chart(tidy: dict[str, Any]) -> bool:
     if not rows:
         return False
     scale = alt.Scale(domain=[0, 1])
-    title = f"{metric}: mean and 95% CI"
+    title = f"{metric} (95% CI)"
     base = alt.Chart(alt.Data(values=rows)).encode(
         y=alt.Y("arm:N", title=None, sort=None, axis=alt.Axis(labelLimit=220)),
         tooltip=["arm:N", alt.Tooltip("mean:Q", format=".3f"), "ci_low:Q", "ci_high:Q"],

@@ -163,7 +163,7 @@ def live_status(run_dir: Path) -> None:
 def run_label(run: jobs.RunInfo) -> str:
     """A past run as people recall it: when, on what data, with which model, how it ended."""
     when = (run.created_at or "").replace("T", " ")[:16] or run.run_id
-    parts = [when, run.data_file or "", model_label(run.model), run.state]
+    parts = [when, run.data_file or "", model_label(run.model or DEFAULT_MODEL), run.state]
     return " · ".join(p for p in parts if p) + f" ({run.run_id})"
 
 
@@ -177,7 +177,7 @@ def past_runs() -> None:
             "run folder": r.run_id,
             "started": (r.created_at or "").replace("T", " ")[:19],
             "data": r.data_file or "",
-            "model": model_label(r.model),
+            "model": model_label(r.model or DEFAULT_MODEL),
             "state": r.state,
             "arms": f"{r.arms_done}/{r.arms_total}",
             "smoke": "yes" if r.smoke else "",
@@ -188,10 +188,16 @@ def past_runs() -> None:
     by_id = {r.run_id: r for r in runs}
     ids = list(by_id)
     current = state.session().get("run_id")
+    if current in ids and st.session_state.get("runs__synced") != current:
+        # the run this session started or opened: the picker follows it (a widget keeps
+        # its old choice across reruns, e.g. the newest run before this one started)
+        st.session_state["runs__pick"] = current
+        st.session_state["runs__synced"] = current
+    elif st.session_state.get("runs__pick") not in ids:
+        st.session_state["runs__pick"] = ids[0]
     chosen = st.selectbox(
         "Run to open",
         ids,
-        index=ids.index(current) if current in ids else 0,
         format_func=lambda i: run_label(by_id[i]),
         key="runs__pick",
     )

@@ -153,4 +153,5 @@ def app_next_step(text: str) -> str:
         return "on the Pilot page, run a pilot with the arms " + ", ".join(arms)
 
     text = _PILOT_CMD.sub(pilot, text)
-    return _ANY_CMD.sub(lambda m: m.group(1), text)
+    text = _ANY_CMD.sub(lambda m: m.group(1), text)
+    return text.replace("(--model)", "(the Model choice on the Pilot page)")

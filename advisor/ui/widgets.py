@@ -79,7 +79,7 @@ def reasons(rec: dict[str, Any], max_reasons: int | None = None) -> None:
 
     def line(reason: dict[str, Any]) -> str:
         source = escape_md(reason.get("source") or "")
-        return f"- {md_keep_code(reason['text'])}  \n  *{source}*"
+        return f"- {md_keep_code(app_next_step(reason['text']))}  \n  *{source}*"
 
     if shown:
         st.markdown("\n".join(line(r) for r in shown))
