@@ -154,4 +154,7 @@ def app_next_step(text: str) -> str:
 
     text = _PILOT_CMD.sub(pilot, text)
     text = _ANY_CMD.sub(lambda m: m.group(1), text)
-    return text.replace("(--model)", "(the Model choice on the Pilot page)")
+    text = text.replace("(--model)", "(the Model choice on the Pilot page)")
+    if "into a knowledge base" in text and "Data page" not in text:
+        text = text.rstrip() + " Then add it on the Data page and compare RAG on the Pilot page."
+    return text
