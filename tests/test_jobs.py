@@ -252,8 +252,6 @@ def test_quick_status_reads_live_json_alone_and_weighs_arms_by_their_time(tmp_pa
         }
     }
     (run / "live.json").write_text(json.dumps(live))
-    (run / "arms").mkdir()
-    (run / "arms" / "lora.json").write_text("{not read by the quick poll")
     worker = subprocess.Popen(  # stands in for a live worker (pid_alive checks its cmdline)
         [sys.executable, "-c", "import time; time.sleep(60)", "advisor.jobworker"]
     )
@@ -262,11 +260,18 @@ def test_quick_status_reads_live_json_alone_and_weighs_arms_by_their_time(tmp_pa
             if Path(f"/proc/{worker.pid}/cmdline").read_bytes():
                 break
             time.sleep(0.05)
-        quick = jobs.quick_status(run, replace(before, state="running", pid=worker.pid))
+        read: list[str] = []
+        real_read = jobs.read_json
+        jobs.read_json = lambda path: read.append(Path(path).name) or real_read(path)
+        try:
+            quick = jobs.quick_status(run, replace(before, state="running", pid=worker.pid))
+        finally:
+            jobs.read_json = real_read
     finally:
         worker.kill()
         worker.wait()
     assert quick.state == "running"
+    assert sorted(read) == ["exit.json", "live.json"]  # no arm files, no results.json
     assert quick.finished_arms == ("nearest_neighbor",)
     lora = quick.arms[1]
     assert (lora.state, lora.stage, lora.fraction) == ("running", "generate", 0.5)

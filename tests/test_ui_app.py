@@ -145,7 +145,9 @@ def test_data_page_sample_shows_checks_and_preview():
     assert any(
         "40 examples and 12 knowledge-base document(s) ready" in s for s in texts(at.success)
     )
-    assert any("Leakage" in i for i in texts(at.info))
+    leakage = next(i for i in texts(at.info) if "Leakage" in i)
+    # the quick check names its embedder as the CLI does, and the one the pilot will use
+    assert "hashing-256" in leakage and "The pilot repeats the check" in leakage
     assert len(at.dataframe) >= 1
     assert at.text_input(key="d__task").value.startswith("Answer the question")
 
@@ -314,6 +316,9 @@ def test_report_page_offers_the_training_setup_when_finetuning_is_planned():
     at = goto(at, "report")
     label = "Training setup (TRL, Axolotl, LLaMA-Factory) .zip"
     assert label not in [b.label for b in at.get("download_button")]  # no model named yet
+    plan = next(d.value for d in at.dataframe if "setting" in d.value.columns)
+    fits = plan.set_index("setting")["value"]["fits your GPU"]
+    assert fits in ("yes", "no")  # not True / False
     at.text_input(key="export_model").set_value("my-org/my-8b").run()
     assert not at.exception and not at.error
     assert label in [b.label for b in at.get("download_button")]
