@@ -47,7 +47,7 @@ PATHS = ("data", "kb", "out", "format")  # differ by design (the app copies its 
 
 
 def _env(cache: Path) -> dict[str, str]:
-    from advisor.model_cache import model_cache_dir
+    from advisor.models.cache import model_cache_dir
 
     return dict(
         os.environ,
@@ -61,7 +61,7 @@ def _env(cache: Path) -> dict[str, str]:
 
 
 def run_cli(out: Path, cache: Path) -> float:
-    from advisor.samples import get_sample
+    from advisor.data.samples import get_sample
 
     tiny = get_sample("tiny")
     cmd = [sys.executable, "-m", "advisor", "pilot", "--data", str(tiny.data)]
@@ -78,7 +78,7 @@ def run_app(server, browser) -> tuple[float, Path, float]:
     """One pilot through the browser; (seconds Start -> Finished, run folder, server CPU s)."""
     from playwright.sync_api import expect
 
-    from advisor import jobs
+    from advisor.pilot import jobs
 
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     page.set_default_timeout(60_000)
@@ -130,8 +130,8 @@ def main() -> None:
     from app_server import CHROMIUM, CHROMIUM_FLAGS, app_server, have_browser
     from playwright.sync_api import sync_playwright
 
-    from advisor.model_cache import find_cached
-    from advisor.models import DEFAULT_MODEL
+    from advisor.models.cache import find_cached
+    from advisor.models.hf import DEFAULT_MODEL
 
     if why := have_browser():
         raise SystemExit(why)

@@ -3,7 +3,7 @@
 Why random weights: speed depends on shapes (layers, widths, heads, vocabulary), not on
 weight values, and no model hub is reachable here. Each ``configs/*.json`` is the published
 ``config.json`` of a real small model; ``build_model`` instantiates it with random weights.
-The tokenizer is a byte-level BPE trained on the sample data (``advisor.tiny_model``); its
+The tokenizer is a byte-level BPE trained on the sample data (``advisor.models.tiny``); its
 ids are all below the models' vocabulary sizes, which is all generation and training need.
 """
 
@@ -88,8 +88,8 @@ def build_model(config: Any, seed: int = 0, dtype: str | None = None) -> Any:
 
 def sample_texts(sample: str) -> tuple[Any, list[Any], list[Any]]:
     """(Sample, examples, documents) of a bundled sample."""
-    from advisor.data import load_examples, load_knowledge_base
-    from advisor.samples import get_sample
+    from advisor.data.load import load_examples, load_knowledge_base
+    from advisor.data.samples import get_sample
 
     s = get_sample(sample)
     examples = load_examples(s.data).examples
@@ -99,7 +99,7 @@ def sample_texts(sample: str) -> tuple[Any, list[Any], list[Any]]:
 
 def bench_tokenizer(sample: str) -> Any:
     """A BPE trained on the sample (deterministic: workers rebuild the same one)."""
-    from advisor.tiny_model import TinySpec, train_tokenizer, training_corpus
+    from advisor.models.tiny import TinySpec, train_tokenizer, training_corpus
 
     _, examples, documents = sample_texts(sample)
     texts = [t for e in examples for t in (e.input, e.output)] + [d.text for d in documents]
@@ -121,7 +121,7 @@ def rag_prompts(generator: Any, sample: str, n: int, offset: int = 0) -> list[tu
 
     Lengths vary from example to example, as a pilot's do, so padding and bucketing matter.
     """
-    from advisor.prompts import Context, system_message, user_message
+    from advisor.pilot.prompts import Context, system_message, user_message
 
     s, examples, documents = sample_texts(sample)
     by_id = {d.id: d for d in documents}

@@ -46,9 +46,9 @@ def _worker(args: argparse.Namespace) -> None:
     configure_threads(args.threads)
     import torch
 
-    from advisor.finetune import LoraSettings, TrainPair, train_lora
-    from advisor.models import BUILTIN_MODEL, DEFAULT_MODEL, load_generator
-    from advisor.samples import get_sample
+    from advisor.data.samples import get_sample
+    from advisor.finetune.lora import LoraSettings, TrainPair, train_lora
+    from advisor.models.hf import BUILTIN_MODEL, DEFAULT_MODEL, load_generator
 
     rows = [json.loads(line) for line in get_sample("tiny").data.read_text().splitlines()]
     texts = [t for r in rows for t in (r["input"], r["output"])]

@@ -59,7 +59,7 @@ def generation_bench(
     """Side by side, alternating, best of ``repeats`` for each path (a busy machine is noisy)."""
     import torch
 
-    from advisor.models import HFGenerator
+    from advisor.models.hf import HFGenerator
     from advisor.runtime import configure_threads
 
     configure_threads()

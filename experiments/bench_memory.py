@@ -5,7 +5,7 @@ tuned to one point proves little. Each run here is the pilot's own LoRA loop in 
 process (``bench_training.run_isolated``), measured twice: with glibc's default allocator
 (peak RSS, what a user sees) and with freed blocks returned to the OS
 (``MALLOC_MMAP_THRESHOLD_``, RSS ~ live tensors). Both are compared with
-``advisor.memory_cpu.estimate_cpu_training_peak`` (total, and total less its allocator
+``advisor.memory.cpu.estimate_cpu_training_peak`` (total, and total less its allocator
 term) and with the chapter's ``advisor.memory.estimate_memory``.
 
     python experiments/bench_memory.py                      # the 12-run grid, ~15 min

@@ -43,7 +43,7 @@ def _rate(fn: Callable[[], int], min_seconds: float) -> tuple[float, int]:
 
 def _cached(embedder: Any, folder: str) -> Any:
     """The pilot's embedder is cached; the fake one (--tiny) is wrapped so the cache runs too."""
-    from advisor.embeddings import CachedEmbedder
+    from advisor.retrieval.embeddings import CachedEmbedder
 
     if isinstance(embedder, CachedEmbedder):
         return embedder
@@ -52,8 +52,8 @@ def _cached(embedder: Any, folder: str) -> Any:
 
 def retrieval_bench(sample: str, embedder_name: str | None, min_seconds: float = 1.0):
     """Embedder sentences/s (cold and cached), BM25 and FAISS queries/s, cache hit rate."""
-    from advisor.embeddings import CachedEmbedder, load_embedder
     from advisor.retrieval import build_retriever, chunk_documents
+    from advisor.retrieval.embeddings import CachedEmbedder, load_embedder
 
     _, examples, documents = sample_texts(sample)
     chunks = chunk_documents(documents, 200, 40)
@@ -97,9 +97,9 @@ def pilot_bench(
     sample: str, embedder_name: str | None, arms: tuple[str, ...] = (), max_test: int | None = None
 ) -> dict[str, Any]:
     """The whole smoke pilot (built-in model, every arm the sample allows), cold cache."""
-    from advisor.pilot import run_pilot
-    from advisor.pilot_context import PilotSettings
-    from advisor.samples import get_sample
+    from advisor.data.samples import get_sample
+    from advisor.pilot.context import PilotSettings
+    from advisor.pilot.runner import run_pilot
 
     s = get_sample(sample)
     with fresh_cache(), tempfile.TemporaryDirectory(prefix="advisor-bench-run-") as run_dir:

@@ -42,7 +42,7 @@ from bench_common import (
 
 
 def _settings(spec: dict[str, Any]) -> Any:
-    from advisor.finetune import LoraSettings
+    from advisor.finetune.lora import LoraSettings
 
     return LoraSettings(
         rank=spec["rank"],
@@ -57,14 +57,14 @@ def _settings(spec: dict[str, Any]) -> Any:
 
 
 def _pairs(generator: Any, spec: dict[str, Any]) -> list[Any]:
-    from advisor.finetune import TrainPair
+    from advisor.finetune.lora import TrainPair
 
     n = spec["batch_size"] * spec["steps"]  # exactly one epoch of `steps` batches
     return [TrainPair(p, r) for p, r in rag_prompts(generator, spec["sample"], n, offset=16)]
 
 
 def _run_ours(model: Any, tokenizer: Any, pairs: list[Any], spec: dict[str, Any], stamps):
-    from advisor.finetune import train_lora
+    from advisor.finetune.lora import train_lora
 
     def progress(step: int, total: int, info: dict[str, float]) -> None:
         stamps.append(time.perf_counter())
@@ -81,7 +81,7 @@ def _run_trainer(model: Any, tokenizer: Any, pairs: list[Any], spec: dict[str, A
         def on_step_end(self, args, state, control, **kwargs):
             stamps.append(time.perf_counter())
 
-    from advisor.finetune import _encode  # the very token ids our loop trains on
+    from advisor.finetune.lora import _encode  # the very token ids our loop trains on
 
     settings = _settings(spec)
     rows = []
@@ -153,7 +153,7 @@ def run_worker(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     import transformers  # noqa: F401
     from transformers import Trainer  # noqa: F401
 
-    from advisor.models import HFGenerator
+    from advisor.models.hf import HFGenerator
     from advisor.resources import PeakMemory
 
     warnings.filterwarnings("ignore")
@@ -167,7 +167,7 @@ def run_worker(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     with torch.inference_mode():  # warm the forward kernels; both trainers get the same
         model(input_ids=torch.ones((1, 16), dtype=torch.long))
     rss_model = rss_mb()
-    from advisor.lora_batches import _encode
+    from advisor.finetune.batches import _encode
 
     encoded = [_encode(tokenizer, pair, _settings(spec)) for pair in pairs]
     lengths = [len(ids) for ids, _ in encoded]
@@ -224,11 +224,11 @@ def run_isolated(kind: str, spec: dict[str, Any], env: dict[str, str] | None = N
 
 
 def predicted_memory(spec: dict[str, Any], config: Any, run: dict[str, Any]) -> Any:
-    """The calculator's peak for this run (``advisor.memory_cpu``): weights in the dtype
+    """The calculator's peak for this run (``advisor.memory.cpu``): weights in the dtype
     the model was loaded in, the precision the loop trained in, its widest batch, the
     positions that got logits, padding as it was."""
     from advisor.memory import shape_from_config
-    from advisor.memory_cpu import estimate_cpu_training_peak
+    from advisor.memory.cpu import estimate_cpu_training_peak
 
     return estimate_cpu_training_peak(
         shape_from_config(config.to_dict()),
@@ -273,7 +273,7 @@ def training_bench(
 ) -> dict[str, Any]:
     """Ours vs Trainer (alternating, best of ``repeats``: a busy machine only ever slows a
     run down), MFU against the measured matmul peak, and the memory prediction."""
-    from advisor.finetune import resolve_precision
+    from advisor.finetune.lora import resolve_precision
 
     # both trainers at the precision ours would pick here ("auto": bf16 on native-bf16 CPUs)
     spec = {**spec, "precision": resolve_precision(spec.get("precision") or "auto")}

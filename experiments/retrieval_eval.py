@@ -244,7 +244,7 @@ def exp_multisentence(proxies, emb, chunking):
     assert spec is not None and spec.loader is not None
     corpus = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(corpus)
-    from advisor.embeddings import HashingEmbedder
+    from advisor.retrieval.embeddings import HashingEmbedder
 
     docs, questions = corpus.squad_like()
     chunks = chunk_documents(docs)
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
         proxy.generate(args.proxy_dir)
     folders = sorted(p.parent for p in args.proxy_dir.glob("*/data.jsonl"))
     proxies = [load_proxy(f) for f in folders]
-    from advisor.embeddings import load_embedder
+    from advisor.retrieval.embeddings import load_embedder
 
     emb = MemoEmbedder(load_embedder())
     chunking = tuple(int(x) for x in args.chunk.split(","))

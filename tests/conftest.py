@@ -22,7 +22,7 @@ REAL_MODEL_CACHE = os.environ.get("ADVISOR_MODEL_CACHE") or os.path.join(
 
 @pytest.fixture
 def fake_embedder():
-    from advisor.embeddings import HashingEmbedder
+    from advisor.retrieval.embeddings import HashingEmbedder
 
     return HashingEmbedder(dim=256)
 
@@ -38,8 +38,8 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def _real_model_entry():
-    from advisor.model_cache import find_cached
-    from advisor.models import DEFAULT_MODEL
+    from advisor.models.cache import find_cached
+    from advisor.models.hf import DEFAULT_MODEL
 
     return find_cached(DEFAULT_MODEL, REAL_MODEL_CACHE)
 
@@ -51,7 +51,7 @@ def real_model(_real_model_entry, monkeypatch):
     Skips (saying how to get the model) on a machine that has not pulled it; under CI it
     fails instead, because these are the tests that show the pilot measures evidence.
     """
-    from advisor.models import DEFAULT_MODEL
+    from advisor.models.hf import DEFAULT_MODEL
 
     if _real_model_entry is None:
         why = (

@@ -177,7 +177,7 @@ def serve(generator: Any, model_name: str = "tiny-served") -> Iterator[tuple[str
 @contextmanager
 def serve_builtin(model_name: str = "tiny-served") -> Iterator[tuple[str, Control]]:
     """The built-in offline model (``builtin:tiny``) behind the endpoint."""
-    from advisor.models import load_generator
+    from advisor.models.hf import load_generator
 
     with serve(load_generator("builtin:tiny"), model_name) as running:
         yield running

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from openai_server import serve
 
-from advisor.api_backend import (
+from advisor.errors import AdvisorError, ModelLoadError
+from advisor.finetune.lora import LoraSettings
+from advisor.models.openai_api import (
     CHAT_PREFIX,
     APIError,
     APIGenerator,
@@ -27,10 +29,8 @@ from advisor.api_backend import (
     estimate_tokens,
     routing,
 )
-from advisor.errors import AdvisorError, ModelLoadError
-from advisor.finetune import LoraSettings
-from advisor.pilot import run_pilot
-from advisor.pilot_context import PilotSettings
+from advisor.pilot.context import PilotSettings
+from advisor.pilot.runner import run_pilot
 
 MODEL = "tiny-served"
 KEY_ENV = "ADVISOR_TEST_API_KEY"
@@ -42,7 +42,7 @@ def tiny(tmp_path_factory):
     """The built-in model, built once in a cache of this module's own."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ADVISOR_CACHE", str(tmp_path_factory.mktemp("api-cache")))
-        from advisor.models import load_generator
+        from advisor.models.hf import load_generator
 
         return load_generator("builtin:tiny")
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from advisor.costs import (
+from advisor.decide.costs import (
     DEFAULT_QUERIES_PER_DAY,
     Prices,
     PricesError,

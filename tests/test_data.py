@@ -1,4 +1,4 @@
-"""Loading and validating pilot examples and knowledge bases (advisor.data)."""
+"""Loading and validating pilot examples and knowledge bases (advisor.data.load)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from advisor.data import (
+from advisor.data.load import (
     Document,
     Example,
     check_doc_ids,

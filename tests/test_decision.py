@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advisor.decision import HOLD_MARGIN, UNAVAILABLE, Recommendation, recommend
-from advisor.questionnaire import QUESTIONS, Answers, parse_answers
-from advisor.rules import APPROACHES, distillation_case
+from advisor.decide.questionnaire import QUESTIONS, Answers, parse_answers
+from advisor.decide.recommend import HOLD_MARGIN, UNAVAILABLE, Recommendation, recommend
+from advisor.decide.rules import APPROACHES, distillation_case
 
 
 def team(**overrides) -> Answers:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from advisor.estimate import BASE_PROCESS_MB, LONGEST_VS_MEAN, RESPONSE_TOKENS, estimate_pilot
-from advisor.finetune import LoraSettings
+from advisor.finetune.lora import LoraSettings
 from advisor.memory import count_params, shape_from_config
-from advisor.memory_cpu import estimate_cpu_training_peak
-from advisor.pilot_context import PilotSettings
+from advisor.memory.cpu import estimate_cpu_training_peak
+from advisor.pilot.context import PilotSettings
+from advisor.pilot.estimate import BASE_PROCESS_MB, LONGEST_VS_MEAN, RESPONSE_TOKENS, estimate_pilot
 
 QWEN = Path(__file__).parent / "fixtures" / "configs" / "qwen2-0.5b"
 

@@ -11,11 +11,11 @@ import json
 
 import pytest
 
-from advisor.decision import recommend
+from advisor.decide.evidence import SMOKE_NOTE, Comparison, evidence_from_results, load_evidence
+from advisor.decide.questionnaire import parse_answers
+from advisor.decide.recommend import recommend
+from advisor.decide.rules import RF, RULES, F, P, R
 from advisor.errors import AdvisorError
-from advisor.evidence import SMOKE_NOTE, Comparison, evidence_from_results, load_evidence
-from advisor.questionnaire import parse_answers
-from advisor.rules import RF, RULES, F, P, R
 
 
 def arm(mean, status="ok", failures=None, p50=10.0, train_seconds=None, error=None):

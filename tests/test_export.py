@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from advisor.errors import AdvisorError
-from advisor.export import build_spec, export_training_setup, load_plan
+from advisor.finetune.export import build_spec, export_training_setup, load_plan
 from advisor.memory import plan_finetune
 
 PLANS = {  # (params_b, gpu_memory_gb, labeled_examples) -> the method the planner picks
@@ -200,8 +200,8 @@ def check_messages(path: Path, rows: list[dict]) -> None:
 
 
 def test_a_recommendation_file_works_and_one_without_a_plan_is_refused(tmp_path):
-    from advisor.decision import recommend
-    from advisor.questionnaire import parse_answers
+    from advisor.decide.questionnaire import parse_answers
+    from advisor.decide.recommend import recommend
 
     write_examples(tmp_path / "ex.jsonl")
     rec = recommend(
@@ -415,7 +415,7 @@ def test_the_app_download_is_a_zip_of_the_same_files(tmp_path):
     import io
     import zipfile
 
-    from advisor.export import export_archive
+    from advisor.finetune.export import export_archive
 
     write_examples(tmp_path / "ex.jsonl")
     blob = export_archive(

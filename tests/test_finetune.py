@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from advisor.finetune import (
+from advisor.data.samples import get_sample
+from advisor.finetune.lora import (
     LoraSettings,
     TrainPair,
     _encode,
@@ -16,8 +17,7 @@ from advisor.finetune import (
     resolve_target_modules,
     train_lora,
 )
-from advisor.models import HFGenerator, load_generator
-from advisor.samples import get_sample
+from advisor.models.hf import HFGenerator, load_generator
 
 TASK = "Rewrite the supply request as one line of JSON."
 

@@ -12,12 +12,12 @@ import sys
 
 import pytest
 
-import advisor.finetune_plan as finetune_plan
 import advisor.memory as memory
-import advisor.memory_cpu as memory_cpu
-import advisor.memory_estimate as memory_estimate
-import advisor.model_shapes as model_shapes
-import advisor.param_count as param_count
+import advisor.memory.cpu as memory_cpu
+import advisor.memory.gpu as memory_estimate
+import advisor.memory.params as param_count
+import advisor.memory.plan as finetune_plan
+import advisor.memory.shapes as model_shapes
 from advisor.errors import AdvisorError
 from advisor.memory import (
     default_targets,
@@ -28,7 +28,7 @@ from advisor.memory import (
     shape_from_dims,
     shape_from_params_b,
 )
-from advisor.model_shapes import REFERENCE_SHAPES, computed_params, resolve_targets
+from advisor.memory.shapes import REFERENCE_SHAPES, computed_params, resolve_targets
 
 BUDGETS_GB = [0.25 * 1.5**k for k in range(21)]  # 0.25 GB to ~830 GB
 

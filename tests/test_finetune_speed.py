@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from advisor.finetune import (
+from advisor.finetune.lora import (
     LoraSettings,
     TrainPair,
     _collate,
@@ -25,7 +25,7 @@ CORPUS = ["The quick brown fox jumps over the lazy dog.", "Answer: forty two.", 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from advisor.tiny_model import train_tokenizer
+    from advisor.models.tiny import train_tokenizer
 
     return train_tokenizer(CORPUS, vocab_size=300)
 
@@ -175,7 +175,7 @@ def test_default_dtype_keeps_bf16_checkpoints_only_where_bf16_is_native(
     tmp_path, monkeypatch, tokenizer, saved, native, loaded
 ):
     import advisor.runtime
-    from advisor.models import HFGenerator
+    from advisor.models.hf import HFGenerator
 
     _model(len(tokenizer), saved).save_pretrained(tmp_path, safe_serialization=True)
     tokenizer.save_pretrained(tmp_path)

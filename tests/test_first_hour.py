@@ -11,9 +11,9 @@ import re
 import pytest
 from report_helpers import make_answers, make_recommendation, make_results, write_run
 
-from advisor.decision import recommend
-from advisor.evidence import load_evidence
-from advisor.questionnaire import Answers, parse_answers
+from advisor.decide.evidence import load_evidence
+from advisor.decide.questionnaire import Answers, parse_answers
+from advisor.decide.recommend import recommend
 from advisor.report import build_report, build_report_data, render_html, render_markdown
 from advisor.report.pdf import render_pdf
 from advisor.report.sections import report_blocks
@@ -174,9 +174,9 @@ def test_the_app_words_next_steps_for_its_pages():
 
 
 def test_each_arm_reports_the_memory_it_added_over_the_process(tmp_path):
-    from advisor.pilot import run_pilot
-    from advisor.pilot_context import PilotSettings
-    from advisor.samples import get_sample
+    from advisor.data.samples import get_sample
+    from advisor.pilot.context import PilotSettings
+    from advisor.pilot.runner import run_pilot
 
     tiny = get_sample("tiny")
     settings = PilotSettings(

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from advisor import jobs, jobworker
+from advisor.data.samples import get_sample
 from advisor.errors import AdvisorError
-from advisor.finetune import LoraSettings
-from advisor.pilot_context import PilotSettings
-from advisor.samples import get_sample
+from advisor.finetune.lora import LoraSettings
+from advisor.pilot import jobs
+from advisor.pilot import worker as jobworker
+from advisor.pilot.context import PilotSettings
 
 TINY = get_sample("tiny")
 
@@ -65,7 +66,7 @@ def test_background_pilot_finishes_and_any_reader_sees_it(tmp_path):
 
     # a different process (a refreshed page, a second tab) reads the same state from files
     code = (
-        "import sys; from advisor.jobs import job_status; "
+        "import sys; from advisor.pilot.jobs import job_status; "
         "s = job_status(sys.argv[1]); print(s.state, [a.state for a in s.arms])"
     )
     out = subprocess.run(
@@ -253,7 +254,7 @@ def test_quick_status_reads_live_json_alone_and_weighs_arms_by_their_time(tmp_pa
     }
     (run / "live.json").write_text(json.dumps(live))
     worker = subprocess.Popen(  # stands in for a live worker (pid_alive checks its cmdline)
-        [sys.executable, "-c", "import time; time.sleep(60)", "advisor.jobworker"]
+        [sys.executable, "-c", "import time; time.sleep(60)", "advisor.pilot.worker"]
     )
     try:
         for _ in range(100):  # until the new process image shows its command line

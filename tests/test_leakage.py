@@ -1,4 +1,4 @@
-"""Train/test leakage checks: exact and near-duplicate inputs (advisor.leakage)."""
+"""Train/test leakage checks: exact and near-duplicate inputs (advisor.data.leakage)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from advisor.data import Example, find_leakage
+from advisor.data.load import Example, find_leakage
 from advisor.errors import DataError
 
 TRAIN = [

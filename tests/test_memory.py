@@ -25,7 +25,7 @@ from advisor.memory import (
     shape_from_dims,
     shape_from_params_b,
 )
-from advisor.model_shapes import SUPPORTED_MODEL_TYPES, computed_params
+from advisor.memory.shapes import SUPPORTED_MODEL_TYPES, computed_params
 
 CONFIGS = Path(__file__).parent / "fixtures" / "configs"
 REAL = ["llama-2-7b", "mistral-7b", "qwen2-0.5b", "gpt2", "bert-base-uncased"]

@@ -1,7 +1,7 @@
 """The CPU training-peak model against what autograd really keeps in the pilot's loop.
 
 The reference is ``torch.autograd.graph.saved_tensors_hooks`` around the loop's own loss
-(``advisor.lora_batches._weighted_loss``) on Llama models built from tiny configs: every
+(``advisor.finetune.batches._weighted_loss``) on Llama models built from tiny configs: every
 distinct storage saved for backward that is not a parameter is an activation.
 """
 
@@ -11,7 +11,7 @@ import pytest
 
 from advisor.errors import AdvisorError
 from advisor.memory import shape_from_config
-from advisor.memory_cpu import (
+from advisor.memory.cpu import (
     ADAPTER_BYTES_PER_PARAM,
     LOGIT_BYTES,
     estimate_cpu_training_peak,
@@ -61,7 +61,7 @@ def _saved_bytes(
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from advisor.lora_batches import _autocast, _collate, _weighted_loss
+    from advisor.finetune.batches import _autocast, _collate, _weighted_loss
 
     torch.manual_seed(0)
     cfg = {k: v for k, v in _config_dict(name).items() if k != "model_type"}

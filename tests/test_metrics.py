@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from advisor.errors import AdvisorError
-from advisor.metrics import (
+from advisor.evaluation.metrics import (
     METRICS,
     FormatSpec,
     _lcs_length,

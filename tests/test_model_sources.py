@@ -11,7 +11,7 @@ import pytest
 
 from advisor.cli import main
 from advisor.errors import ModelLoadError
-from advisor.model_cache import (
+from advisor.models.cache import (
     MANIFEST,
     building_entry,
     entry_name,
@@ -20,14 +20,14 @@ from advisor.model_cache import (
     read_entry,
     write_manifest,
 )
-from advisor.model_sources import (
+from advisor.models.hf import BUILTIN_MODEL, DEFAULT_MODEL
+from advisor.models.sources import (
     PACKAGED_MODELS,
     PackagedModel,
     _extract_checked,
     pull_packaged,
     resolve_model,
 )
-from advisor.models import BUILTIN_MODEL, DEFAULT_MODEL
 
 
 def _fake_entry(folder: Path, name: str, source: str = "test") -> Path:

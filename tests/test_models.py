@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advisor.errors import AdvisorError, ModelLoadError
-from advisor.models import (
+from advisor.models.hf import (
     BUILTIN_MODEL,
     Generator,
     HFGenerator,
@@ -42,7 +42,7 @@ PROMPTS = [
 def _write_local_model(folder: Path) -> None:
     """A folder shaped like a downloaded base model: Llama config, BPE tokenizer, safetensors.
 
-    Built with the libraries directly (not advisor.tiny_model) and deliberately different
+    Built with the libraries directly (not advisor.models.tiny) and deliberately different
     from the built-in model: no pad token (pad falls back to EOS), no chat template (plain
     prompt), and a post-processor that prepends BOS like Llama 2's tokenizer.
     """
@@ -310,7 +310,7 @@ def test_template_rejecting_a_system_turn_gets_it_merged_into_the_user_turn(tiny
 
 
 def test_builtin_model_is_built_once_then_reused(tmp_path):
-    import advisor.tiny_model as tiny
+    import advisor.models.tiny as tiny
 
     before = tiny.build_count
     first = load_generator(BUILTIN_MODEL, data_texts=CORPUS)
@@ -333,7 +333,7 @@ def test_builtin_model_is_built_once_then_reused(tmp_path):
 
 
 def test_builtin_model_is_deterministic_across_caches(tmp_path):
-    from advisor.tiny_model import tiny_model_dir
+    from advisor.models.tiny import tiny_model_dir
 
     a = tiny_model_dir(CORPUS, cache_dir=tmp_path / "a")
     b = tiny_model_dir(CORPUS, cache_dir=tmp_path / "b")
@@ -370,7 +370,7 @@ def test_unresolvable_hub_reads_only_the_local_cache(monkeypatch):
     import transformers
 
     from advisor.errors import ModelLoadError
-    from advisor.models import HFGenerator
+    from advisor.models.hf import HFGenerator
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)

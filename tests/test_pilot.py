@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from advisor.approaches import ARMS
 from advisor.errors import AdvisorError
-from advisor.finetune import LoraSettings
-from advisor.pilot import run_pilot
-from advisor.pilot_context import PilotSettings
+from advisor.finetune.lora import LoraSettings
+from advisor.pilot.arms import ARMS
+from advisor.pilot.context import PilotSettings
+from advisor.pilot.runner import run_pilot
 
 TOWNS = [
     "Velmora",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.json_fields import normalize_value, parse_object
-from advisor.metrics import answer_containment, field_accuracy, score_predictions
-from advisor.primary_metric import answer_style_hint, choose_primary_metric, task_kind
-from advisor.prompts import clean_answer, system_message
+from advisor.evaluation.json_fields import normalize_value, parse_object
+from advisor.evaluation.metrics import answer_containment, field_accuracy, score_predictions
+from advisor.evaluation.primary_metric import answer_style_hint, choose_primary_metric, task_kind
+from advisor.pilot.prompts import clean_answer, system_message
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advisor.errors import AnswersError
-from advisor.questionnaire import (
+from advisor.decide.questionnaire import (
     GROUPS,
     KEYS,
     MAX_FILE_BYTES,
@@ -22,6 +21,7 @@ from advisor.questionnaire import (
     loads_answers,
     parse_answers,
 )
+from advisor.errors import AnswersError
 
 # The table in contract.md, in its order: the questionnaire must accept exactly these keys.
 CONTRACT_KEYS = {

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from advisor.evidence import load_evidence
-from advisor.samples import get_sample
+from advisor.data.samples import get_sample
+from advisor.decide.evidence import load_evidence
 
 pytestmark = pytest.mark.slow
 
 
 def test_default_model_loads_from_the_cache_and_answers(real_model):
-    from advisor.models import load_generator
+    from advisor.models.hf import load_generator
 
     gen = load_generator(None)  # None = the default model
     assert gen.name == real_model and not gen.smoke
@@ -35,9 +35,9 @@ def test_default_model_loads_from_the_cache_and_answers(real_model):
 
 def test_a_gguf_file_loads_as_the_same_model(real_model, tmp_path):
     """The .gguf path users bring from Ollama or llama.cpp: converted once, same answers."""
-    from advisor.model_cache import model_cache_dir
-    from advisor.model_sources import resolve_model
-    from advisor.models import load_generator
+    from advisor.models.cache import model_cache_dir
+    from advisor.models.hf import load_generator
+    from advisor.models.sources import resolve_model
 
     (gguf,) = (model_cache_dir() / "downloads").glob("*.gguf")
     resolved = resolve_model(str(gguf), cache_dir=tmp_path)
@@ -46,7 +46,7 @@ def test_a_gguf_file_loads_as_the_same_model(real_model, tmp_path):
     assert again.load_path == resolved.load_path
     prompts = ["What is the capital of France? Answer in one word."]
     default = load_generator(None)
-    from advisor.models import HFGenerator
+    from advisor.models.hf import HFGenerator
 
     from_file = HFGenerator.from_pretrained(resolved.load_path, name=str(gguf))
     prompts = [default.format_prompt("", p) for p in prompts]

@@ -542,7 +542,7 @@ QUESTIONS = [
 
 @pytest.mark.slow
 def test_minilm_retrieval_and_embedding_cache():
-    from advisor.embeddings import CachedEmbedder, load_embedder
+    from advisor.retrieval.embeddings import CachedEmbedder, load_embedder
 
     chunks = chunk_documents([doc(k, v) for k, v in PASSAGES.items()])
     queries, gold = [q for q, _ in QUESTIONS], [d for _, d in QUESTIONS]

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.chunking import split_sentences
 from advisor.errors import AdvisorError
 from advisor.retrieval import (
     BM25Retriever,
@@ -19,6 +18,7 @@ from advisor.retrieval import (
     HybridRetriever,
     chunk_documents,
 )
+from advisor.retrieval.chunking import split_sentences
 from advisor.retrieval.hybrid import confidence
 from advisor.retrieval.units import SENTENCE_WEIGHT, Units, make_units
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.questionnaire import parse_answers
-from advisor.rules import RF, RULES, F, P, R, Reason, rule, run_rules
-from advisor.sources import SOURCES, cite
+from advisor.decide.citations import SOURCES, cite
+from advisor.decide.questionnaire import parse_answers
+from advisor.decide.rules import RF, RULES, F, P, R, Reason, rule, run_rules
 
 
 def A(**kw):

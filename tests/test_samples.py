@@ -83,7 +83,7 @@ def test_script_runs_from_any_folder(tmp_path):
 @pytest.mark.parametrize("name", ["facts", "form", "tiny"])
 def test_every_set_has_a_knowledge_base_the_loader_accepts(generated, name):
     """All seven arms need one: the RAG arms cannot run on a set without a knowledge base."""
-    from advisor.data import load_knowledge_base
+    from advisor.data.load import load_knowledge_base
 
     kb = load_knowledge_base(generated / name / "kb.jsonl")
     assert not kb.warnings
@@ -93,7 +93,7 @@ def test_every_set_has_a_knowledge_base_the_loader_accepts(generated, name):
 
 
 def test_the_sample_registry_gives_every_bundled_sample_its_knowledge_base():
-    from advisor.samples import SAMPLE_NAMES, get_sample
+    from advisor.data.samples import SAMPLE_NAMES, get_sample
 
     for name in SAMPLE_NAMES:
         sample = get_sample(name)
@@ -191,7 +191,7 @@ def test_tiny_is_a_subset_of_facts_and_its_folder_matches_itsread_jsonl(generate
 
 
 def test_tiny_folder_and_jsonl_load_as_the_same_knowledge_base(generated):
-    from advisor.data import load_knowledge_base
+    from advisor.data.load import load_knowledge_base
 
     as_folder = load_knowledge_base(generated / "tiny" / "kb_txt")
     as_jsonl = load_knowledge_base(generated / "tiny" / "kb.jsonl")

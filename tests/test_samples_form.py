@@ -283,7 +283,7 @@ def test_style_guide_gives_no_example_answer_away(form, form_kb):
 
 def test_term_based_retrieval_brings_the_item_entry_into_the_prompt(form, form_kb):
     """With the pilot's own BM25, the item's catalogue entry is among the top hits."""
-    from advisor.data import Document
+    from advisor.data.load import Document
     from advisor.retrieval import BM25Retriever, chunk_documents
 
     _, examples = form

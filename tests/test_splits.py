@@ -1,4 +1,4 @@
-"""Seeded, grouped train/validation/test splits (advisor.splits via advisor.data)."""
+"""Seeded, grouped train/validation/test splits (advisor.data.splits via advisor.data.load)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from advisor.data import Example, split_examples
+from advisor.data.load import Example, split_examples
+from advisor.data.splits import MIN_TEST, MIN_TRAIN, MIN_VALIDATION
 from advisor.errors import DataError
-from advisor.splits import MIN_TEST, MIN_TRAIN, MIN_VALIDATION
 
 
 def make(n: int, prefix: str = "question") -> list[Example]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from advisor.errors import AdvisorError
-from advisor.stats import (
+from advisor.evaluation.stats import (
     EXACT_PERMUTATION_MAX,
     TEST_MCNEMAR_CHI2,
     TEST_MCNEMAR_EXACT,

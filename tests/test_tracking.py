@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from advisor.errors import AdvisorError
-from advisor.tracking import check_tracking_uri, log_pilot_to_mlflow, metric_key, pilot_metrics
+from advisor.pilot.tracking import (
+    check_tracking_uri,
+    log_pilot_to_mlflow,
+    metric_key,
+    pilot_metrics,
+)
 
 mlflow = pytest.importorskip("mlflow", reason="MLflow is optional: pip install mlflow-skinny")
 

@@ -255,7 +255,7 @@ def test_pilot_form_shows_estimates_before_starting():
     at.radio(key="p__model_kind").set_value("Built-in tiny model (offline smoke test)").run()
     assert not at.exception
     info = " ".join(texts(at.info))
-    # the built-in model's own shape (advisor.tiny_model.TinySpec): 379,200 parameters
+    # the built-in model's own shape (advisor.models.tiny.TinySpec): 379,200 parameters
     assert "Estimated time" in info and "0.4M-parameter model" in info
     captions = " ".join(texts(at.caption))
     assert "Finetuning memory for this model" in captions and "built-in model's shape" in captions
@@ -322,8 +322,8 @@ def test_report_page_offers_the_training_setup_when_finetuning_is_planned():
     at.text_input(key="export_model").set_value("my-org/my-8b").run()
     assert not at.exception and not at.error
     assert label in [b.label for b in at.get("download_button")]
-    from advisor.decision import recommend
-    from advisor.questionnaire import parse_answers
+    from advisor.decide.questionnaire import parse_answers
+    from advisor.decide.recommend import recommend
     from advisor.ui.report_page import export_zip
 
     rec = recommend(
@@ -338,7 +338,7 @@ def test_report_page_offers_the_training_setup_when_finetuning_is_planned():
         )
     ).to_dict()
     plan = json.dumps(rec["finetune_plan"], sort_keys=True)
-    from advisor.samples import get_sample
+    from advisor.data.samples import get_sample
 
     data = str(get_sample("form").data)
     names = zipfile.ZipFile(io.BytesIO(export_zip(plan, "my-org/my-8b", None, data))).namelist()

@@ -9,7 +9,7 @@ import time
 import pytest
 from ui_helpers import goto, new_app, texts
 
-from advisor import jobs
+from advisor.pilot import jobs
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from advisor.data import load_knowledge_base
+from advisor.data.load import load_knowledge_base
 from advisor.errors import DataError
 from advisor.ui.store import load_session, new_token, save_session, valid_token
 from advisor.ui.uploads import (
@@ -134,8 +134,8 @@ def test_an_unreadable_upload_is_deleted_and_named_as_uploaded(tmp_path):
 
 
 def test_data_messages_name_the_apps_controls_not_python_parameters(tmp_path):
-    from advisor.data import load_examples
-    from advisor.splits import split_examples
+    from advisor.data.load import load_examples
+    from advisor.data.splits import split_examples
     from advisor.ui.texts import app_data_message
 
     stored = tmp_path / "_uploads" / "abc" / "examples.csv"

@@ -15,16 +15,16 @@ from pathlib import Path
 
 def run(args: argparse.Namespace) -> int:
     from advisor.cli.pilot import _Bars, print_summary
-    from advisor.decision import recommend
-    from advisor.evidence import load_evidence
-    from advisor.finetune import LoraSettings
-    from advisor.models import BUILTIN_MODEL
-    from advisor.pilot import run_pilot
-    from advisor.pilot_context import PilotSettings
-    from advisor.questionnaire import parse_answers
+    from advisor.data.samples import get_sample
+    from advisor.decide.evidence import load_evidence
+    from advisor.decide.questionnaire import parse_answers
+    from advisor.decide.recommend import recommend
+    from advisor.finetune.lora import LoraSettings
+    from advisor.models.hf import BUILTIN_MODEL
+    from advisor.pilot.context import PilotSettings
+    from advisor.pilot.rundir import atomic_write_json
+    from advisor.pilot.runner import run_pilot
     from advisor.report import build_report, write_reports
-    from advisor.runio import atomic_write_json
-    from advisor.samples import get_sample
 
     sample = get_sample(args.sample)
     out = Path(args.out or f"runs/demo-{sample.name}")

@@ -7,7 +7,7 @@ import sys
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.export import export_training_setup
+    from advisor.finetune.export import export_training_setup
 
     paths = export_training_setup(
         args.plan, args.format, args.out, data_path=args.data, model=args.model, run_dir=args.run

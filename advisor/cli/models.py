@@ -16,14 +16,14 @@ import sys
 
 def _use_cache_dir(args: argparse.Namespace) -> None:
     if getattr(args, "cache_dir", None):
-        from advisor.model_cache import CACHE_ENV
+        from advisor.models.cache import CACHE_ENV
 
         os.environ[CACHE_ENV] = str(args.cache_dir)
 
 
 def _list(args: argparse.Namespace) -> int:
-    from advisor.model_cache import list_cached, model_cache_dir
-    from advisor.model_sources import PACKAGED_MODELS
+    from advisor.models.cache import list_cached, model_cache_dir
+    from advisor.models.sources import PACKAGED_MODELS
 
     _use_cache_dir(args)
     entries = list_cached()
@@ -46,8 +46,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from advisor.model_sources import resolve_model
-    from advisor.models import DEFAULT_MODEL
+    from advisor.models.hf import DEFAULT_MODEL
+    from advisor.models.sources import resolve_model
 
     _use_cache_dir(args)
     ref = args.model or DEFAULT_MODEL
@@ -66,8 +66,8 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _path(args: argparse.Namespace) -> int:
-    from advisor.model_sources import resolve_model
-    from advisor.models import DEFAULT_MODEL
+    from advisor.models.hf import DEFAULT_MODEL
+    from advisor.models.sources import resolve_model
 
     _use_cache_dir(args)
     resolved = resolve_model(args.model or DEFAULT_MODEL, allow_download=False)
@@ -95,7 +95,7 @@ class _ByteBar:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from advisor.model_cache import CACHE_ENV
+    from advisor.models.cache import CACHE_ENV
 
     p = sub.add_parser(
         "models",

@@ -111,9 +111,9 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | None):
     from advisor.errors import AdvisorError
-    from advisor.finetune import LoraSettings
-    from advisor.models import BUILTIN_MODEL
-    from advisor.pilot_context import PilotSettings
+    from advisor.finetune.lora import LoraSettings
+    from advisor.models.hf import BUILTIN_MODEL
+    from advisor.pilot.context import PilotSettings
 
     arms = tuple(a.strip() for a in (args.arms or "").split(",") if a.strip())
     smoke = (args.model or "") == BUILTIN_MODEL
@@ -247,8 +247,8 @@ def print_summary(results: dict[str, Any], out: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.estimate import describe_estimate, estimate_pilot
-    from advisor.pilot import run_pilot, save_answers
+    from advisor.pilot.estimate import describe_estimate, estimate_pilot
+    from advisor.pilot.runner import run_pilot, save_answers
 
     settings = settings_from_args(args, args.data, args.out, args.kb)
     if args.answers:
@@ -266,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_summary(results, args.out)
     if settings.mlflow:
-        from advisor.tracking import log_pilot_to_mlflow
+        from advisor.pilot.tracking import log_pilot_to_mlflow
 
         run_id = log_pilot_to_mlflow(args.out, settings.mlflow)
         print(f"mlflow: logged run {run_id} to {settings.mlflow}", file=sys.stderr)

@@ -19,7 +19,7 @@ LABELS = {"prompting": "Prompting", "rag": "RAG", "finetune": "Finetuning",
 
 
 def _epilog() -> str:
-    from advisor.questionnaire import QUESTIONS, Answers, answers_to_dict
+    from advisor.decide.questionnaire import QUESTIONS, Answers, answers_to_dict
 
     defaults = answers_to_dict(Answers())
     rows = [
@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
 
 def _read_answers(args: argparse.Namespace) -> tuple[Any, str]:
     """The answers and a phrase saying where they came from."""
-    from advisor.questionnaire import Answers, load_answers, loads_answers
+    from advisor.decide.questionnaire import Answers, load_answers, loads_answers
 
     if args.answers == "-":
         return loads_answers(sys.stdin.buffer.read(), name="answers on stdin"), "stdin"
@@ -65,9 +65,9 @@ def _read_answers(args: argparse.Namespace) -> tuple[Any, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the recommendation; bad answers or a broken pilot raise AdvisorError (exit 2)."""
-    from advisor.decision import recommend
-    from advisor.evidence import load_evidence
-    from advisor.questionnaire import answers_to_dict
+    from advisor.decide.evidence import load_evidence
+    from advisor.decide.questionnaire import answers_to_dict
+    from advisor.decide.recommend import recommend
 
     answers, origin = _read_answers(args)
     evidence = load_evidence(args.pilot) if args.pilot is not None else None
@@ -96,7 +96,7 @@ def _fmt_effects(effects: dict[str, float]) -> str:
 
 def render_text(rec: Any, origin: str, note: str | None = None) -> str:
     """The recommendation for a terminal: verdict, ranking, next step, reasons, plan."""
-    from advisor.rules import METHOD_LABELS
+    from advisor.decide.rules import METHOD_LABELS
 
     lines = []
     if note:

@@ -49,13 +49,13 @@ def register(subparsers) -> None:
         type=Path,
         metavar="FILE",
         help="JSON/YAML file overriding the example prices used in the "
-        "cost projection (fields of advisor.costs.Prices)",
+        "cost projection (fields of advisor.decide.costs.Prices)",
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.costs import load_prices
+    from advisor.decide.costs import load_prices
     from advisor.report import build_report, parse_formats, write_reports
 
     formats = parse_formats(args.format)  # fail on a typo before any work is done

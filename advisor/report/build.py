@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from advisor.costs import Prices, project_costs
+from advisor.decide.costs import Prices, project_costs
 from advisor.errors import AdvisorError
 from advisor.report import formatting as fmt
 from advisor.report.pilot_data import as_dict, build_pilot, finite, load_predictions
@@ -271,7 +271,7 @@ def _answers_dict(answers: Any) -> dict[str, Any] | None:
         return None
     if is_dataclass(answers) and not isinstance(answers, type):
         try:
-            from advisor.questionnaire import answers_to_dict
+            from advisor.decide.questionnaire import answers_to_dict
 
             return dict(answers_to_dict(answers))
         except ImportError:
@@ -282,13 +282,13 @@ def _answers_dict(answers: Any) -> dict[str, Any] | None:
 
 
 def _default_answers() -> dict[str, Any]:
-    from advisor.questionnaire import Answers, answers_to_dict
+    from advisor.decide.questionnaire import Answers, answers_to_dict
 
     return dict(answers_to_dict(Answers()))
 
 
 def _question_label(key: str) -> str:
-    from advisor.questionnaire import QUESTION_BY_KEY
+    from advisor.decide.questionnaire import QUESTION_BY_KEY
 
     q = QUESTION_BY_KEY.get(key)
     return q.label if q is not None else key
@@ -420,11 +420,11 @@ def build_report(
         if answers is None and answers_path is None and (run_dir / "answers.json").is_file():
             answers_path = run_dir / "answers.json"
     if answers is None and answers_path is not None:
-        from advisor.questionnaire import load_answers
+        from advisor.decide.questionnaire import load_answers
 
         answers = load_answers(answers_path)
     elif isinstance(answers, Mapping):
-        from advisor.questionnaire import parse_answers
+        from advisor.decide.questionnaire import parse_answers
 
         answers = parse_answers(answers)  # validates: unknown keys/values are AnswersError
     if results is None and answers is None:
@@ -437,14 +437,14 @@ def build_report(
     recommendation = None
     evidence = None
     if results is not None:
-        from advisor.evidence import load_evidence
+        from advisor.decide.evidence import load_evidence
 
         evidence = load_evidence(results)
     if answers is not None or (evidence is not None and evidence.prompting_evaluated):
         # a real pilot that scored the prompting arms can decide without answers: the
         # questions it cannot measure keep their documented defaults
-        from advisor.decision import recommend
-        from advisor.questionnaire import Answers
+        from advisor.decide.questionnaire import Answers
+        from advisor.decide.recommend import recommend
 
         recommendation = recommend(
             answers or Answers(),

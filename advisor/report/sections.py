@@ -126,7 +126,7 @@ def _recommendation(data: dict) -> list[Block]:
 
 
 def _label(key: str) -> str:
-    from advisor.questionnaire import QUESTION_BY_KEY
+    from advisor.decide.questionnaire import QUESTION_BY_KEY
 
     q = QUESTION_BY_KEY.get(key)
     return q.label.rstrip("?") if q is not None else key
@@ -187,7 +187,7 @@ def _plan(data: dict) -> list[Block]:
 
 def answer_text(key: str, value: Any, answered: bool = True) -> str:
     """An answer as words ('open weights (we hold them)', 'yes'), defaults marked."""
-    from advisor.questionnaire import choice_label
+    from advisor.decide.questionnaire import choice_label
 
     if isinstance(value, list | tuple):
         text = ", ".join(choice_label(key, v) for v in value) if value else "(none)"

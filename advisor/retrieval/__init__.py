@@ -4,7 +4,7 @@ Why three: the framework's workflow starts RAG with simple term-based retrieval 
 then tries embedding search and a hybrid when information failures remain; the pilot
 measures each on the user's own data so the recommendation can say which one is enough.
 
-All retrievers work on chunks (``advisor.chunking``) and return chunk-level ``Hit``s.
+All retrievers work on chunks (``advisor.retrieval.chunking``) and return chunk-level ``Hit``s.
 Retrieval quality is judged per *document* (``search_documents``, ``retrieval_metrics``)
 because the pilot's gold labels name documents, not chunks.
 
@@ -15,10 +15,10 @@ Layout: ``base`` (Hit, protocol, shared checks), ``analysis`` (BM25 terms), ``un
 
 from __future__ import annotations
 
-from advisor.chunking import Chunk, chunk_documents
 from advisor.retrieval.analysis import analyze
 from advisor.retrieval.base import Hit, Retriever
 from advisor.retrieval.bm25 import BM25Retriever
+from advisor.retrieval.chunking import Chunk, chunk_documents
 from advisor.retrieval.dense import FaissRetriever
 from advisor.retrieval.evaluate import (
     MRR_DEPTH,

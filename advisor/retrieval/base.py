@@ -9,8 +9,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from advisor.chunking import Chunk
 from advisor.errors import AdvisorError, DataError
+from advisor.retrieval.chunking import Chunk
 
 # A query with no letter or digit (empty, blank, "?!") has nothing to search for: every
 # retriever answers it with no hits instead of an error or arbitrary neighbours.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from advisor.chunking import Chunk
 from advisor.errors import AdvisorError
 from advisor.retrieval.analysis import analyze
 from advisor.retrieval.base import (
@@ -16,6 +15,7 @@ from advisor.retrieval.base import (
     make_hits,
     top_k,
 )
+from advisor.retrieval.chunking import Chunk
 from advisor.retrieval.units import SENTENCE_WEIGHT, check_weight, make_units
 
 

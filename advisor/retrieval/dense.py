@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from advisor.chunking import Chunk
 from advisor.errors import AdvisorError
 from advisor.retrieval.base import (
     Hit,
@@ -17,10 +16,11 @@ from advisor.retrieval.base import (
     make_hits,
     top_k,
 )
+from advisor.retrieval.chunking import Chunk
 from advisor.retrieval.units import SENTENCE_WEIGHT, check_weight, make_units
 
 if TYPE_CHECKING:
-    from advisor.embeddings import Embedder
+    from advisor.retrieval.embeddings import Embedder
 
 
 class FaissRetriever(IndexedRetriever):
@@ -69,7 +69,7 @@ class FaissRetriever(IndexedRetriever):
 
         chunks = check_chunks(chunks, self.name)
         if self.embedder is None or isinstance(self.embedder, str):
-            from advisor.embeddings import load_embedder
+            from advisor.retrieval.embeddings import load_embedder
 
             self.embedder_ = load_embedder(self.embedder)
         else:

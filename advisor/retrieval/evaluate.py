@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from advisor.chunking import Chunk
 from advisor.errors import AdvisorError
 from advisor.retrieval.base import Hit, Retriever, check_k
 from advisor.retrieval.bm25 import BM25Retriever
+from advisor.retrieval.chunking import Chunk
 from advisor.retrieval.dense import FaissRetriever
 from advisor.retrieval.hybrid import HybridRetriever
 

@@ -28,7 +28,6 @@ from typing import Literal
 
 import numpy as np
 
-from advisor.chunking import Chunk
 from advisor.errors import AdvisorError
 from advisor.retrieval.base import (
     Hit,
@@ -40,6 +39,7 @@ from advisor.retrieval.base import (
     make_hits,
     top_k,
 )
+from advisor.retrieval.chunking import Chunk
 
 FUSIONS = ("score", "rrf")
 _CELLS = 4_000_000  # query x chunk scores held at once per input (16 MB of float32)

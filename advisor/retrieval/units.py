@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from advisor.chunking import Chunk, split_sentences
 from advisor.errors import AdvisorError
+from advisor.retrieval.chunking import Chunk, split_sentences
 
 MIN_SENTENCE_WORDS = 6  # shorter fragments ("See below.") join the next sentence
 SENTENCE_WEIGHT = 0.6  # share of the best sentence in a chunk's score (0 = whole chunk only)

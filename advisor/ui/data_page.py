@@ -12,8 +12,8 @@ from typing import Any
 
 import streamlit as st
 
+from advisor.data.samples import SAMPLE_NAMES, get_sample
 from advisor.errors import AdvisorError
-from advisor.samples import SAMPLE_NAMES, get_sample
 from advisor.ui import state, widgets
 from advisor.ui.texts import app_data_message, leakage_text
 from advisor.ui.uploads import (

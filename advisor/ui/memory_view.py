@@ -1,7 +1,7 @@
 """Before a pilot starts: what it will cost here, and what finetuning the model costs anyway.
 
 Two different questions, shown side by side: the pilot's own time and memory on this
-machine (``advisor.estimate``), and the training memory of full / LoRA / QLoRA for the
+machine (``advisor.pilot.estimate``), and the training memory of full / LoRA / QLoRA for the
 chosen model (``advisor.memory``, the chapter's memory math), compared with the GPU the
 questionnaire says the team has.
 """
@@ -14,18 +14,18 @@ from typing import Any
 
 import streamlit as st
 
+from advisor.decide.questionnaire import Answers
 from advisor.errors import AdvisorError
-from advisor.estimate import DEFAULT_PARAMS, describe_estimate, estimate_pilot
 from advisor.memory import estimate_memory, shape_from_config, shape_from_params_b
-from advisor.model_shapes import default_targets
-from advisor.models import BUILTIN_MODEL, DEFAULT_MODEL
-from advisor.pilot_context import PilotSettings
-from advisor.questionnaire import Answers
+from advisor.memory.shapes import default_targets
+from advisor.models.hf import BUILTIN_MODEL, DEFAULT_MODEL
+from advisor.pilot.context import PilotSettings
+from advisor.pilot.estimate import DEFAULT_PARAMS, describe_estimate, estimate_pilot
 from advisor.ui.widgets import escape_md
 
 
 def _tiny_config() -> dict[str, Any]:
-    from advisor.tiny_model import TinySpec
+    from advisor.models.tiny import TinySpec
 
     spec = TinySpec()
     return {

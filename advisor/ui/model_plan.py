@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from advisor.models import BUILTIN_MODEL, DEFAULT_MODEL
+from advisor.models.hf import BUILTIN_MODEL, DEFAULT_MODEL
 
 PACKAGE_INDEX_HOST = "pypi.org"
 
@@ -44,17 +44,17 @@ def index_reachable(host: str = PACKAGE_INDEX_HOST) -> bool:
 
 
 def _default_model_here() -> bool:
-    from advisor.model_cache import find_cached
+    from advisor.models.cache import find_cached
 
     if find_cached(DEFAULT_MODEL) is not None:
         return True
-    from advisor.model_sources import _hf_cache_folder
+    from advisor.models.sources import _hf_cache_folder
 
     return _hf_cache_folder(DEFAULT_MODEL) is not None
 
 
 def plan_model(asked: str | None, reachable: Callable[[], bool] = index_reachable) -> ModelPlan:
-    """What a pilot with ``model=asked`` will run, following :func:`advisor.pilot` rules:
+    """What a pilot with ``model=asked`` will run, following :func:`advisor.pilot.runner` rules:
     only the default model (``None``) falls back; a named model that fails stops the pilot.
     """
     if asked == BUILTIN_MODEL:
@@ -83,8 +83,8 @@ def plan_model(asked: str | None, reachable: Callable[[], bool] = index_reachabl
             fetch=False,
             note=f"{name} will run: it is on this machine, so the pilot's numbers are evidence.",
         )
-    from advisor.model_cache import NO_DOWNLOAD_ENV, downloads_allowed
-    from advisor.model_sources import PACKAGED_MODELS
+    from advisor.models.cache import NO_DOWNLOAD_ENV, downloads_allowed
+    from advisor.models.sources import PACKAGED_MODELS
 
     why = None
     if not downloads_allowed():

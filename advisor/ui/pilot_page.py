@@ -1,6 +1,6 @@
 """Pilot page: choose the model, arms and LoRA settings, see the estimates, start, watch.
 
-The pilot itself runs in a background process (:mod:`advisor.jobs`); this page only
+The pilot itself runs in a background process (:mod:`advisor.pilot.jobs`); this page only
 builds ``PilotSettings`` from the form, starts the job, remembers its run id in the
 session, and shows :mod:`advisor.ui.run_view`'s live panel.
 """
@@ -12,12 +12,12 @@ from typing import Any
 
 import streamlit as st
 
-from advisor import jobs
-from advisor.approaches import ARMS
 from advisor.errors import AdvisorError
-from advisor.finetune import LoraSettings
-from advisor.models import BUILTIN_MODEL, DEFAULT_MODEL
-from advisor.pilot_context import PilotSettings
+from advisor.finetune.lora import LoraSettings
+from advisor.models.hf import BUILTIN_MODEL, DEFAULT_MODEL
+from advisor.pilot import jobs
+from advisor.pilot.arms import ARMS
+from advisor.pilot.context import PilotSettings
 from advisor.report.formatting import ARM_LABELS, label
 from advisor.ui import state, widgets
 from advisor.ui.memory_view import memory_panel
@@ -133,7 +133,7 @@ def model_plan(asked: str | None) -> ModelPlan:
 
 def _default_model_panel() -> None:
     """Whether the default model is here; if not, fetch it now with a progress bar."""
-    from advisor.model_cache import downloads_allowed, find_cached
+    from advisor.models.cache import downloads_allowed, find_cached
 
     cached = find_cached(DEFAULT_MODEL)
     if cached is not None:
@@ -152,7 +152,7 @@ def _default_model_panel() -> None:
 
 
 def pull_with_progress(ref: str) -> None:
-    from advisor.model_sources import resolve_model
+    from advisor.models.sources import resolve_model
 
     bar = st.progress(0.0, text="fetching the model")
     log = st.empty()
@@ -177,7 +177,7 @@ def model_path_problem(ref: str) -> str | None:
     if not path.exists():
         return f"{ref!r} does not exist on this machine"
     if path.is_file():
-        from advisor.gguf import check_gguf_file
+        from advisor.models.gguf import check_gguf_file
 
         try:
             check_gguf_file(path)

@@ -14,9 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from advisor.decision import recommend
-from advisor.errors import AdvisorError
-from advisor.questionnaire import (
+from advisor.decide.questionnaire import (
     BEHAVIOUR_FAILURES,
     COST_FAILURES,
     FAILURE_HELP,
@@ -30,6 +28,8 @@ from advisor.questionnaire import (
     loads_answered,
     parse_answers,
 )
+from advisor.decide.recommend import recommend
+from advisor.errors import AdvisorError
 from advisor.ui import state, widgets
 from advisor.ui.widgets import escape_md
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import streamlit as st
 
-from advisor import jobs
-from advisor.decision import recommend
+from advisor.decide.evidence import load_evidence
+from advisor.decide.questionnaire import parse_answers
+from advisor.decide.recommend import recommend
 from advisor.errors import AdvisorError
-from advisor.evidence import load_evidence
-from advisor.questionnaire import parse_answers
+from advisor.pilot import jobs
 from advisor.ui import state, widgets
 from advisor.ui.charts import all_charts, primary_chart
 from advisor.ui.results_view import arms_table, tidy
@@ -147,7 +147,7 @@ def _finetune_plan(plan: dict[str, Any] | None) -> None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def export_zip(plan_json: str, model: str, run_dir: str | None, data: str | None) -> bytes:
     """The training setup for TRL, Axolotl and LLaMA-Factory as one zip (cached per plan)."""
-    from advisor.export import FORMATS, export_archive
+    from advisor.finetune.export import FORMATS, export_archive
 
     return export_archive(
         json.loads(plan_json), list(FORMATS), data_path=data, model=model, run_dir=run_dir

@@ -2,7 +2,7 @@
 
 Why a tidy copy: the app reads run folders it did not write (older versions, the CLI, a
 file edited by hand or cut short). The recommendation validates results itself
-(``advisor.evidence`` raises an AdvisorError); tables and charts must instead show whatever
+(``advisor.decide.evidence`` raises an AdvisorError); tables and charts must instead show whatever
 is usable and skip the rest, never raise. No Streamlit here.
 """
 

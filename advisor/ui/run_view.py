@@ -1,7 +1,7 @@
 """A run's live status (polled by a fragment), its results so far, and the past runs.
 
 Why a fragment with ``run_every``: only the progress bars rerun every second or two, and
-they read one small file (``live.json``, through ``advisor.jobs.quick_status``); the whole
+they read one small file (``live.json``, through ``advisor.pilot.jobs.quick_status``); the whole
 page, with the results table and chart, is redrawn only when an arm finishes. Everything
 comes from the run folder, so a refresh, a second tab or a run the CLI started look the
 same.
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from advisor import jobs
-from advisor.models import DEFAULT_MODEL
+from advisor.models.hf import DEFAULT_MODEL
+from advisor.pilot import jobs
 from advisor.report.formatting import ARM_LABELS, label
 from advisor.ui import state
 from advisor.ui.charts import quality_chart

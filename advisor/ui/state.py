@@ -14,9 +14,9 @@ from typing import Any
 
 import streamlit as st
 
+from advisor.decide.questionnaire import Answers, answers_to_dict, parse_answers
 from advisor.errors import AdvisorError
-from advisor.jobs import job_status, run_path, runs_root
-from advisor.questionnaire import Answers, answers_to_dict, parse_answers
+from advisor.pilot.jobs import job_status, run_path, runs_root
 from advisor.ui.store import (
     load_last_answers,
     load_session,

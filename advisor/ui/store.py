@@ -20,7 +20,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from advisor.runio import atomic_write_json, read_json
+from advisor.pilot.rundir import atomic_write_json, read_json
 
 SESSIONS_DIR = "_sessions"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -54,7 +54,7 @@ LAST_ANSWERS = ("app", "last_answers.json")
 
 
 def last_answers_path() -> Path:
-    from advisor.embeddings import default_cache_dir
+    from advisor.retrieval.embeddings import default_cache_dir
 
     return default_cache_dir().joinpath(*LAST_ANSWERS)
 

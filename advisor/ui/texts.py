@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from advisor.models import BUILTIN_MODEL, DEFAULT_MODEL
+from advisor.models.hf import BUILTIN_MODEL, DEFAULT_MODEL
 
 # The CLI's advice at the end of a model-loading error: the app offers buttons instead.
 _CLI_MODEL_ADVICE = re.compile(r"\.?\s*(Pass a local model folder|pass --model)\b.*$", re.S)
@@ -98,7 +98,7 @@ def app_data_message(message: str, names: dict[Any, str] | None = None) -> str:
 
 def embedder_name(setting: str | None) -> str:
     """The embedder as both the app's Pilot page and ``advisor pilot --embedder`` name it."""
-    from advisor.embeddings import DEFAULT_EMBEDDER
+    from advisor.retrieval.embeddings import DEFAULT_EMBEDDER
 
     if not setting:
         return DEFAULT_EMBEDDER

@@ -134,7 +134,7 @@ def save_knowledge_base(files: list[tuple[str, bytes]], root: Path, limit: int) 
     One CSV/TSV/JSONL/JSON file is kept as it is. Several files, or ``.txt``/``.md``
     documents, become one ``kb.jsonl`` with ``id`` and ``text``.
     """
-    from advisor.data import load_knowledge_base
+    from advisor.data.load import load_knowledge_base
 
     if not files:
         raise DataError("no knowledge-base file given")
@@ -170,7 +170,7 @@ def save_knowledge_base(files: list[tuple[str, bytes]], root: Path, limit: int) 
 
 
 def _merge_kb(files: list[tuple[str, bytes]], suffixes: list[str], folder: Path) -> Path:
-    from advisor.data import load_knowledge_base
+    from advisor.data.load import load_knowledge_base
 
     documents: list[dict[str, str]] = []
     for index, ((name, content), suffix) in enumerate(zip(files, suffixes, strict=True)):
@@ -206,8 +206,8 @@ def _merge_kb(files: list[tuple[str, bytes]], suffixes: list[str], folder: Path)
 
 def read_columns(path: str | Path) -> list[str]:
     """Column names of an examples file (for mapping); DataError if it cannot be read."""
-    from advisor.data import DEFAULT_MAX_BYTES
-    from advisor.datafiles import check_path, read_table
+    from advisor.data.files import check_path, read_table
+    from advisor.data.load import DEFAULT_MAX_BYTES
 
     what = "examples file"
     table = read_table(check_path(path, what), DEFAULT_MAX_BYTES, MAX_ROWS, what)
@@ -247,9 +247,9 @@ def check_data(
     at the first, so a user sees every fix at once. Leakage uses exact matches and the
     fast hashing embedder; the pilot repeats it with the real embedder.
     """
-    from advisor.data import check_doc_ids, find_leakage, load_examples, load_knowledge_base
-    from advisor.embeddings import HashingEmbedder
+    from advisor.data.load import check_doc_ids, find_leakage, load_examples, load_knowledge_base
     from advisor.errors import AdvisorError
+    from advisor.retrieval.embeddings import HashingEmbedder
 
     out = DataCheck()
     try:
@@ -270,7 +270,7 @@ def check_data(
         except AdvisorError as exc:
             out.errors.append(str(exc))
     if out.examples:
-        from advisor.data import split_examples
+        from advisor.data.load import split_examples
 
         try:
             split = split_examples(out.examples, test_size=test_size, seed=seed)

@@ -160,7 +160,7 @@ def test_questionnaire_pilot_and_html_report(server, page):
         download.click()
     path = info.value.path()
     html = Path(path).read_text(encoding="utf-8")
-    from advisor import jobs
+    from advisor.pilot import jobs
 
     newest = jobs.list_runs(server["runs"])[0].run_id
     assert info.value.suggested_filename == f"advisor-report-{newest}.html"  # the run's name
@@ -169,7 +169,7 @@ def test_questionnaire_pilot_and_html_report(server, page):
 
 
 def test_refreshing_during_a_pilot_neither_stops_nor_loses_it(server, page):
-    from advisor import jobs
+    from advisor.pilot import jobs
 
     page.goto(server["url"])
     expect(page.get_by_role("heading", name="Questionnaire")).to_be_visible()
@@ -244,7 +244,7 @@ def test_a_pilot_with_the_real_default_model_and_its_report(server, page, real_m
     expect(download).to_be_visible(timeout=60_000)
     with page.expect_download() as info:
         download.click()
-    from advisor import jobs
+    from advisor.pilot import jobs
 
     newest = jobs.list_runs(server["runs"])[0]
     html = Path(info.value.path()).read_text(encoding="utf-8")
