@@ -16,6 +16,13 @@ from advisor.evaluation.data_curve import analyse_curve
 from advisor.evaluation.seed_spread import apply_seed_spread, seed_spread
 
 
+def sig(z: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+RISING = [sig(-1.0), sig(0.0), sig(0.5)]  # log-odds a=-1, b=1, r=0.5 (see test_data_curve)
+
+
 def items(mean: float, n: int = 40) -> np.ndarray:
     return mean + 0.1 * np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
 
@@ -47,13 +54,14 @@ def fire(results: dict):
 
 
 def test_a_rising_curve_argues_for_more_data_with_a_target():
-    res = pilot([0.3, 0.5, 0.6], comparisons=[comparison(diff=0.1, lo=0.05, hi=0.15)])
+    res = pilot(RISING, comparisons=[comparison(diff=0.1, lo=0.05, hi=0.15)])
     (reason,) = fire(res)
     assert reason.effects == {F: 0.5, RF: 0.25}
     assert "collecting more data for finetuning should pay" in reason.text
     assert "aim at about 672 training examples" in reason.text
-    assert "doubling to 336 examples would likely give 0.65" in reason.text
-    assert reason.source.startswith("pilot: data curve lora, field_accuracy 0.30/0.50/0.60")
+    assert "It beat few_shot from 168 examples on." in reason.text  # 0.27, 0.50 vs 0.50: no
+    assert "doubling to 336 examples would likely give 0.68" in reason.text
+    assert reason.source.startswith("pilot: data curve lora, field_accuracy 0.27/0.50/0.62")
     assert "§6 how much data" in reason.source
     rec = recommend(parse_answers({}), evidence_from_results(res))
     assert any(r.rule == "pilot_data_curve" for r in rec.reasons)
@@ -80,18 +88,18 @@ def test_a_falling_curve_points_at_the_data():
 
 
 def test_a_smoke_curve_is_cited_with_zero_weight():
-    (reason,) = fire(pilot([0.3, 0.5, 0.6], smoke=True))
+    (reason,) = fire(pilot(RISING, smoke=True))
     assert reason.effects == {} and "zero weight" in reason.text
 
 
 def test_no_curve_no_reason():
-    res = pilot([0.3, 0.5, 0.6])
+    res = pilot(RISING)
     del res["data_curve"]
     assert fire(res) == []
 
 
 def test_a_malformed_curve_names_the_field():
-    res = pilot([0.3, 0.5, 0.6])
+    res = pilot(RISING)
     res["data_curve"]["arms"]["lora"]["doubling"]["predicted"] = "high"
     with pytest.raises(AdvisorError, match=r"data_curve\.arms\.lora\.doubling\.predicted"):
         evidence_from_results(res)

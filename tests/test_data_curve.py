@@ -57,22 +57,41 @@ def test_the_fit_reads_an_accelerating_curve_as_a_log_curve():
     assert r[0] == 1.0 and b[0] == pytest.approx(0.1)
 
 
+def sig(z: float) -> float:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 def test_doubling_is_predicted_from_the_fit_and_the_aim_is_where_it_levels_off():
-    # exact saturating means 0.3, 0.5, 0.6: the next doubling adds 0.05 (to 0.65), the one
-    # after 0.025 (>= FLAT_GAIN), then 0.0125 (< FLAT_GAIN): aim at 4x the data
-    curve = analyse_curve([40, 80, 160], [items(0.3), items(0.5), items(0.6)])
+    # log-odds -1, 0, 0.5 (a=-1, b=1, r=0.5): the next doubling reaches 0.75 in log-odds;
+    # the one after adds 0.027 (>= FLAT_GAIN), then 0.013 (< FLAT_GAIN): aim at 4x the data
+    means = [sig(-1.0), sig(0.0), sig(0.5)]
+    curve = analyse_curve([40, 80, 160], [items(m) for m in means])
+    assert curve["fit"]["scale"] == "logit"
+    assert (curve["fit"]["a"], curve["fit"]["b"], curve["fit"]["r"]) == pytest.approx(
+        (-1.0, 1.0, 0.5)
+    )
     d = curve["doubling"]
     assert d["n_train"] == 320
-    assert d["predicted"] == pytest.approx(0.65)
-    assert d["gain"] == pytest.approx(0.05)
+    assert d["predicted"] == pytest.approx(sig(0.75))
+    assert d["gain"] == pytest.approx(sig(0.75) - sig(0.5))
     assert d["predicted_ci95"][0] <= d["predicted"] <= d["predicted_ci95"][1]
     assert d["gain_ci95"][0] > 0  # every resample still rises
     assert curve["verdict"] == "rising"
-    assert curve["first_to_last"]["significant"] and curve["first_to_last"]["diff"] == 0.3
+    assert curve["first_to_last"]["significant"]
+    assert curve["first_to_last"]["diff"] == pytest.approx(sig(0.5) - sig(-1.0))
     assert curve["aim_examples"] == 640 and not curve["aim_capped"]
-    for p, mean in zip(curve["points"], (0.3, 0.5, 0.6), strict=True):
+    for p, mean in zip(curve["points"], means, strict=True):
         assert p["mean"] == pytest.approx(mean)
         assert p["ci95"][0] < mean < p["ci95"][1]
+
+
+def test_a_curve_near_the_ceiling_is_predicted_below_1_with_an_interval():
+    # a straight line in raw scores would pass 1.0 at the next doubling (0.19, 0.55, 0.86:
+    # the form sample's real curve); in log-odds it stays below, with a real interval
+    curve = analyse_curve([42, 84, 168], [items(0.19), items(0.55), items(0.865)])
+    lo, hi = curve["doubling"]["predicted_ci95"]
+    assert 0.865 < curve["doubling"]["predicted"] < 1.0
+    assert lo < hi < 1.0
 
 
 def test_a_flat_curve_predicts_no_gain_and_sets_no_target():

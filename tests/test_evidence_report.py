@@ -21,7 +21,8 @@ def items(mean: float, n: int = 40) -> np.ndarray:
 
 def with_evidence(results: dict) -> dict:
     """Add a rising lora curve and a 3-seed spread whose width swallows a comparison."""
-    curve = analyse_curve([42, 84, 168], [items(0.3), items(0.5), items(0.6)], baseline=items(0.4))
+    rising = [1.0 / (1.0 + np.exp(-z)) for z in (-1.0, 0.0, 0.5)]  # log-odds: a=-1, b=1, r=.5
+    curve = analyse_curve([42, 84, 168], [items(m) for m in rising], baseline=items(0.4))
     curve["status"] = "ok"
     metric = "token_f1"
     results["primary_metric"] = metric
@@ -68,7 +69,7 @@ def test_the_curve_is_a_table_with_the_doubling_and_the_chapters_rule(report):
     md = render_markdown(report)
     assert "### Data curve: how much data finetuning needs" in md
     assert "#### LoRA finetune: still rising" in md
-    assert "| 336 (doubled) | 0.65" in md  # the fitted curve: 0.3, 0.5, 0.6 -> 0.65
+    assert "| 336 (doubled) | 0.68" in md  # the fitted curve: log-odds 0.5 -> 0.75
     assert "aim at about 672 training examples" in md
     assert "50-100 good examples are enough to see whether finetuning helps" in md
     assert "LoRA finetune + RAG: no curve (pending)." in md

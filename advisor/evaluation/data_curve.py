@@ -7,14 +7,18 @@ a steep curve says more data should pay, a flat one says it will not. 50-100 goo
 are enough to see whether finetuning helps at all; no gain there rarely turns into a gain
 with more data unless the data was bad.
 
-The fit, with k = log2(n / n_smallest) doublings above the smallest point::
+The fit is on the log-odds scale z = logit(y), with k = log2(n / n_smallest) doublings
+above the smallest point::
 
-    y(k) = a + b * (1 - r**k) / (1 - r)        (r = 1: y = a + b * k, the log curve)
+    z(k) = a + b * (1 - r**k) / (1 - r)        (r = 1: z = a + b * k)
 
-Each doubling adds r times what the one before it added: r < 1 saturates, r = 1 is the plain
-log curve. r is held in [0, 1] (an accelerating curve is read as a log curve, the
-conservative reading) and fitted on a grid; a and b by least squares for each r. Three
-points determine the curve, more are smoothed. Predictions are clipped to [0, 1].
+Each doubling adds r times what the one before it added: r < 1 saturates, r = 1 is a steady
+climb. r is held in [0, 1] (an accelerating curve is read as a steady one, the conservative
+reading) and fitted on a grid; a and b by least squares for each r. Three points determine
+the curve, more are smoothed. Why log-odds: a score cannot pass 1, and near the top a steady
+climb in log-odds is the usual learning curve (each doubling divides the remaining errors by
+about the same factor), so predictions stay inside [0, 1] with honest intervals instead of
+being clipped at 1. Means of exactly 0 or 1 are held half an item away (0.5 / n items).
 
 Uncertainty: the test items are resampled (the same items for every point, so the points
 stay paired), the means recomputed and the curve refitted, 2000 times; intervals are the
@@ -139,11 +143,16 @@ def fit_curve(ks: Sequence[float], means: np.ndarray) -> tuple[np.ndarray, ...]:
     return chosen[:, 0], chosen[:, 1], R_GRID[best]
 
 
+def _logit(p: np.ndarray, eps: float) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), eps, 1.0 - eps)
+    return np.log(p / (1.0 - p))
+
+
 def _value(a, b, r, k) -> np.ndarray:
-    """The fitted curve at ``k`` doublings, per row, clipped to the metric's [0, 1]."""
+    """The fitted curve at ``k`` doublings, per row, back on the metric's scale (0 to 1)."""
     a, b, r = (np.asarray(v, dtype=np.float64) for v in (a, b, r))
     basis = np.where(r >= 1.0, k, (1.0 - np.power(r, k)) / np.where(r >= 1.0, 1.0, 1.0 - r))
-    return np.clip(a + b * basis, 0.0, 1.0)
+    return 1.0 / (1.0 + np.exp(-(a + b * basis)))
 
 
 def _interval(values: np.ndarray) -> list[float]:
@@ -198,7 +207,8 @@ def analyse_curve(
         raise AdvisorError("the data curve has no test items to score: the test split is empty")
     ks = np.log2(np.array(ns, dtype=np.float64) / ns[0])
     means = mat.mean(axis=1)
-    a, b, r = (float(v[0]) for v in fit_curve(ks, means[None, :]))
+    eps = 0.5 / n_items
+    a, b, r = (float(v[0]) for v in fit_curve(ks, _logit(means, eps)[None, :]))
     k_last, k_next = float(ks[-1]), float(ks[-1]) + 1.0
     predicted = float(_value(a, b, r, k_next))
     next_gain = predicted - float(_value(a, b, r, k_last))
@@ -206,7 +216,7 @@ def analyse_curve(
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n_items, size=(n_resamples, n_items))
     boot = mat[:, idx].mean(axis=2).T  # resamples x points, the same items for every point
-    ba, bb, br = fit_curve(ks, boot)
+    ba, bb, br = fit_curve(ks, _logit(boot, eps))
     boot_pred = _value(ba, bb, br, k_next)
     boot_gain = boot_pred - _value(ba, bb, br, k_last)
 
@@ -239,11 +249,12 @@ def analyse_curve(
         "points": points,
         "n_test": n_items,
         "fit": {
-            "model": "y = a + b * (1 - r^k) / (1 - r), k = log2(n / n_smallest)",
+            "model": "logit(y) = a + b * (1 - r^k) / (1 - r), k = log2(n / n_smallest)",
+            "scale": "logit",
             "a": a,
             "b": b,
             "r": r,
-            "meaning": f"each doubling adds {r:.0%} of what the previous one added",
+            "meaning": f"in log-odds, each doubling adds {r:.0%} of what the one before added",
         },
         "first_to_last": first_to_last,
         "doubling": {
@@ -296,7 +307,8 @@ def describe_curve(curve: dict[str, Any], metric: str, arm: str) -> list[str]:
         + (", significant)." if ftl["significant"] else ", not significant)."),
         f"The fitted curve ({curve['fit']['meaning']}) says doubling to {dbl['n_train']} "
         f"examples would likely give {_f(dbl['predicted'])} {_ci(dbl['predicted_ci95'])}, "
-        f"{_signed(dbl['gain'])} {_ci(dbl['gain_ci95'])} over the fitted value now.",
+        f"{_signed(dbl['gain'])} {_ci(dbl['gain_ci95'])} over the fitted value now (an "
+        "extrapolation: the interval covers the test items drawn, not the curve's form).",
         f"Verdict: {curve['verdict']}: {VERDICT_TEXT[curve['verdict']]}"
         + (
             f"; aim at about {curve['aim_examples']} training examples"

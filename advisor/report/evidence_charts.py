@@ -31,12 +31,13 @@ def _color(arm: str) -> str:
     return COLORS[ARM_KIND.get(arm, "reference")]
 
 
-def _fitted(fit: dict[str, float], n0: int, ns: np.ndarray) -> np.ndarray:
-    """The fitted curve a + b (1 - r^k) / (1 - r), k = log2(n / n0), clipped to [0, 1]."""
+def _fitted(fit: dict[str, Any], n0: int, ns: np.ndarray) -> np.ndarray:
+    """The fitted curve a + b (1 - r^k) / (1 - r), k = log2(n / n0), on the scale it was
+    fitted on (log-odds: back through the logistic function)."""
     k = np.log2(ns / n0)
     a, b, r = fit["a"], fit["b"], fit["r"]
-    basis = k if r >= 1.0 else (1.0 - np.power(r, k)) / (1.0 - r)
-    return np.clip(a + b * basis, 0.0, 1.0)
+    z = a + b * (k if r >= 1.0 else (1.0 - np.power(r, k)) / (1.0 - r))
+    return 1.0 / (1.0 + np.exp(-z)) if fit.get("scale") == "logit" else np.clip(z, 0.0, 1.0)
 
 
 def draw_data_curve(pilot: dict[str, Any]):

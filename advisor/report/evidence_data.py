@@ -58,7 +58,7 @@ def _curve_arm(name: str, raw: Any, metric: str) -> dict[str, Any]:
         "points": points,
         "n_test": int(finite(c.get("n_test")) or 0),
         "fit": {k: finite(fit.get(k)) for k in ("a", "b", "r")}
-        | {"meaning": str(fit.get("meaning") or "")},
+        | {"meaning": str(fit.get("meaning") or ""), "scale": str(fit.get("scale") or "")},
         "first_to_last": {
             "from": int(ftl["from"]),
             "to": int(ftl["to"]),

@@ -55,9 +55,16 @@ def _reason(ev: Evidence, c: CurveEvidence) -> Reason:
     enough = [n for n in c.sizes if n >= RULE_EXAMPLES]
     helps = [n for n in c.beats_baseline_at if n >= RULE_EXAMPLES] or list(c.beats_baseline_at)
     if c.verdict == "rising":
+        versus = ""
+        if c.baseline:
+            versus = (
+                f" It beat {c.baseline} from {min(c.beats_baseline_at)} examples on."
+                if c.beats_baseline_at
+                else f" It has not beaten {c.baseline} yet."
+            )
         return Reason(
             f"{head}. The curve still rises, so collecting more data for finetuning should "
-            f"pay: aim at about {c.aim_examples} training examples.",
+            f"pay: aim at about {c.aim_examples} training examples.{versus}",
             source,
             _effects(RISING, ev),
         )
