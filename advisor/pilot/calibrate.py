@@ -229,33 +229,19 @@ def _training_extra_mb(ctx: PilotContext, work: ArmWork) -> float:
     LoRA loop's peak for its widest batch (0 for an arm that does not train)."""
     if not work.train_tokens:
         return 0.0
-    from advisor.finetune.batches import resolve_precision
-    from advisor.memory.cpu import estimate_cpu_training_peak
-    from advisor.pilot.estimate import RESPONSE_TOKENS, model_shape
+    from advisor.pilot.estimate import lora_peak_mb, model_shape
 
     lora = ctx.settings.lora
     gen = ctx.generator()
     weights = next(iter(gen.model.parameters()), None) if hasattr(gen, "model") else None
     weight_dtype = "bf16" if weights is not None and "bfloat16" in str(weights.dtype) else "fp32"
-    targets = lora.target_modules
     try:  # the loaded model's own shape; the reference's when the config cannot be read
         from advisor.memory import shape_from_config
 
         shape = shape_from_config(gen.model.config.to_dict())
     except Exception:
         shape = model_shape(ctx.settings.model)
-    peak = estimate_cpu_training_peak(
-        shape,
-        batch_size=max(1, min(lora.batch_size, len(ctx.split.train))),
-        seq_len=max(1, work.widest_train_tokens),
-        weight_dtype=weight_dtype,
-        compute=resolve_precision(lora.precision),
-        lora_rank=lora.rank,
-        target_modules=None if targets == "auto" else targets,
-        logit_positions=None if lora.prompt_loss_weight > 0 else RESPONSE_TOKENS,
-        gradient_checkpointing=lora.gradient_checkpointing,
-    )
-    return peak.total_gb * 1000
+    return lora_peak_mb(shape, lora, len(ctx.split.train), work.widest_train_tokens, weight_dtype)
 
 
 FINISH_S = 5.0  # after the last arm: retrieval metrics, results and files

@@ -100,15 +100,23 @@ def _training_peak_mb(
 ) -> float:
     """The LoRA loop's peak (``advisor.memory.cpu``) for its longest batch, taken as
     LONGEST_VS_MEAN x the mean example, within ``max_seq_len``."""
+    seq_len = max(1, min(lora.max_seq_len, math.ceil(tokens * LONGEST_VS_MEAN)))
+    return lora_peak_mb(shape, lora, n_train, seq_len, weight_dtype)
+
+
+def lora_peak_mb(
+    shape: ModelShape, lora: Any, n_train: int, seq_len: int, weight_dtype: str
+) -> float:
+    """The pilot's LoRA loop's peak RSS for a batch of ``seq_len``-token rows, in MB: the
+    pilot's settings read into :func:`advisor.memory.cpu.estimate_cpu_training_peak`."""
     from advisor.finetune.batches import resolve_precision
     from advisor.memory.cpu import estimate_cpu_training_peak
 
-    seq_len = max(1, min(lora.max_seq_len, math.ceil(tokens * LONGEST_VS_MEAN)))
     targets = lora.target_modules
     peak = estimate_cpu_training_peak(
         shape,
         batch_size=max(1, min(lora.batch_size, n_train)),
-        seq_len=seq_len,
+        seq_len=max(1, seq_len),
         weight_dtype=weight_dtype,
         compute=resolve_precision(lora.precision),
         lora_rank=lora.rank,
