@@ -209,3 +209,19 @@ def test_the_apps_results_table_has_no_none_and_labels_memory():
     assert rows[0]["train (s)"] == ""  # zero-shot trains nothing: blank, not None
     assert next(r for r in rows if r["arm"] == "LoRA finetune")["train (s)"] == "95.5"
     assert json.dumps(rows)  # plain values only
+
+
+def test_a_retriever_that_did_not_beat_prompting_asks_for_more_items_not_the_same_run():
+    results = make_results(n_test=8, arms=("zero_shot", "bm25_rag"))
+    for c in results["comparisons"]:
+        c.update(significant=False, p_value=0.25, p_holm=0.5)
+    given = {
+        "prompting_effort": "systematic",
+        "few_shot_tried": True,
+        "failures": ["missing_knowledge"],
+        "knowledge_source": True,
+    }
+    rec = recommend(parse_answers(given), load_evidence(results), answered=set(given))
+    assert rec.primary == "rag", rec.next_step
+    assert "did not beat prompting beyond chance" in rec.next_step
+    assert "8 test items" in rec.next_step and "more examples" in rec.next_step

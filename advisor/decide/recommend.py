@@ -256,6 +256,15 @@ def _next_step(
                 "Keep BM25 retrieval and try embedding-based or hybrid retrieval for the "
                 f"remaining information failures: `{_PILOT_KB} bm25_rag,faiss_rag`."
             )
+        if _already_ran(ev, ("bm25_rag",)):
+            assert ev is not None
+            items = f"{ev.n_test} test items" if ev.n_test else "its test items"
+            return (
+                f"Your pilot measured BM25 retrieval, but on {items} it did not beat "
+                "prompting beyond chance: run it again on more examples (100 or more test "
+                "items) with the retrievers side by side: "
+                f"`{_PILOT_KB} few_shot,bm25_rag,faiss_rag`."
+            )
         return (
             "Add a BM25 retriever over your documents and measure it against your best "
             f"prompt: `{_PILOT_KB} few_shot,bm25_rag,faiss_rag`."

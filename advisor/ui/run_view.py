@@ -164,9 +164,13 @@ def live_status(run_dir: Path) -> None:
 
 
 def run_label(run: jobs.RunInfo) -> str:
-    """A past run as people recall it: when, on what data, with which model, how it ended."""
+    """A past run as people recall it: when, on what data, with which model.
+
+    Not its state: the browser keeps a picker's option labels from the first draw while the
+    run goes on, so "running" stayed after the run had finished; the table above says it.
+    """
     when = (run.created_at or "").replace("T", " ")[:16] or run.run_id
-    parts = [when, run.data_file or "", model_label(run.model or DEFAULT_MODEL), run.state]
+    parts = [when, run.data_file or "", model_label(run.model or DEFAULT_MODEL)]
     return " · ".join(p for p in parts if p) + f" ({run.run_id})"
 
 
