@@ -36,7 +36,11 @@ def cpu_has_native_bf16() -> bool:
 
 
 def configure_threads(threads: int | None = None) -> int:
-    """Set thread counts for torch/BLAS/tokenizers once; later calls are no-ops."""
+    """Set thread counts for torch/BLAS/tokenizers once; later calls are no-ops.
+
+    The threads also wait passively (``OMP_WAIT_POLICY=PASSIVE``, set when ``advisor`` is
+    imported, before torch loads): spinning threads collapse on a shared machine.
+    """
     global _configured
     n = threads or cpu_count()
     if _configured:
@@ -64,3 +68,19 @@ def configure_threads(threads: int | None = None) -> int:
         pass
     _configured = True
     return n
+
+
+def describe_threads() -> dict[str, object]:
+    """The thread settings in force, as a pilot records them in results.json ``runtime``."""
+    info: dict[str, object] = {
+        var.lower(): os.environ.get(var)
+        for var in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS")
+    }
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        info["torch_interop_threads"] = torch.get_num_interop_threads()
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        pass
+    return info

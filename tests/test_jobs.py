@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from advisor.data.samples import get_sample
 from advisor.errors import AdvisorError
 from advisor.finetune.settings import LoraSettings
-from advisor.pilot import jobs
+from advisor.pilot import jobs, jobstatus
 from advisor.pilot import worker as jobworker
 from advisor.pilot.context import PilotSettings
 
@@ -75,6 +76,29 @@ def test_background_pilot_finishes_and_any_reader_sees_it(tmp_path):
     runs = jobs.list_runs(tmp_path)
     assert [r.run_id for r in runs] == [run_dir.name]
     assert runs[0].smoke is False and runs[0].arms_done == 1 and runs[0].state == "finished"
+
+
+def _proc_state(pid: int) -> str | None:
+    """The process's state letter from /proc (Z = zombie), None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2]
+
+
+def test_a_finished_worker_is_reaped_without_anyone_asking(tmp_path):
+    run_dir = jobs.start_pilot(_settings(), tmp_path)
+    pid = json.loads((run_dir / "job.json").read_text())["pid"]
+    deadline = time.monotonic() + 90
+    while not (run_dir / "exit.json").exists():  # files only: no status call reaps it
+        assert time.monotonic() < deadline, jobs.log_tail(run_dir)
+        time.sleep(0.2)
+    while _proc_state(pid) not in (None, "Z") and time.monotonic() < deadline:
+        time.sleep(0.1)  # the worker writes exit.json just before it exits
+    time.sleep(1.0)  # a reaper gets a moment; a zombie stays
+    assert _proc_state(pid) is None, f"worker {pid} left as state {_proc_state(pid)!r}"
+    assert pid not in jobstatus._CHILDREN
 
 
 def test_cancel_stops_the_process_group_and_keeps_finished_arms(tmp_path):
@@ -199,6 +223,89 @@ def test_live_writer_keeps_the_latest_event_per_arm_and_throttles(tmp_path):
     # job_status turns a live event of an unfinished arm into progress
     (tmp_path / "job.json").write_text(json.dumps({"pid": None, "arms": ["lora"]}))
     (tmp_path / "exit.json").unlink(missing_ok=True)
-    arms = jobs._arm_states(tmp_path, ["lora"], on_disk, ended=False)
+    arms = jobstatus._arm_states(tmp_path, ["lora"], on_disk, ended=False)
     assert (arms[0].state, arms[0].done, arms[0].total, arms[0].loss) == ("running", 3, 10, 1.5)
     assert arms[0].fraction == pytest.approx(0.3)
+
+
+def test_quick_status_reads_live_json_alone_and_weighs_arms_by_their_time(tmp_path):
+    """The app's poll: one small file, and a bar that moves with the real work."""
+    run = _fake_run(
+        tmp_path,
+        "r1",
+        {
+            "pid": os.getpid(),
+            "arms": ["nearest_neighbor", "lora"],
+            "arm_seconds": {
+                "nearest_neighbor": {"total": 3.0, "train": 0.0},
+                "lora": {"total": 297.0, "train": 240.0},
+            },
+            "settings": {},
+            "data_name": "sample 'tiny'",
+        },
+    )
+    before = jobs.job_status(run)
+    assert before.data_name == "sample 'tiny'"
+    live = {
+        "arms": {
+            "nearest_neighbor": {"arm": "nearest_neighbor", "stage": "ok", "done": 1, "total": 1},
+            "lora": {"arm": "lora", "stage": "generate", "done": 0, "total": 8, "fraction": 0.5},
+        }
+    }
+    (run / "live.json").write_text(json.dumps(live))
+    worker = subprocess.Popen(  # stands in for a live worker (pid_alive checks its cmdline)
+        [sys.executable, "-c", "import time; time.sleep(60)", "advisor.pilot.worker"]
+    )
+    try:
+        for _ in range(100):  # until the new process image shows its command line
+            if Path(f"/proc/{worker.pid}/cmdline").read_bytes():
+                break
+            time.sleep(0.05)
+        read: list[str] = []
+        real_read = jobstatus.read_json
+        jobstatus.read_json = lambda path: read.append(Path(path).name) or real_read(path)
+        try:
+            quick = jobs.quick_status(run, replace(before, state="running", pid=worker.pid))
+        finally:
+            jobstatus.read_json = real_read
+    finally:
+        worker.kill()
+        worker.wait()
+    assert quick.state == "running"
+    assert sorted(read) == ["exit.json", "live.json"]  # no arm files, no results.json
+    assert quick.finished_arms == ("nearest_neighbor",)
+    lora = quick.arms[1]
+    assert (lora.state, lora.stage, lora.fraction) == ("running", "generate", 0.5)
+    # lora trained (240 of 297 s) and is half way through answering: 268.5 of its 297 s
+    assert lora.arm_fraction == pytest.approx((240 + 0.5 * 57) / 297)
+    assert quick.fraction == pytest.approx((3 + 240 + 0.5 * 57) / 300)
+    # the worker is gone without an exit.json: the poll says so, job_status works out why
+    assert jobs.quick_status(run, replace(before, pid=worker.pid)).state == "stopped"
+    (run / "exit.json").write_text(json.dumps({"state": "finished"}))
+    assert jobs.quick_status(run, before).state == "finished"
+
+
+def test_an_app_run_is_listed_by_the_users_name_for_its_data(tmp_path):
+    run_dir = jobs.start_pilot(_settings(), tmp_path, data_name="sample 'tiny'")
+    _wait(run_dir, lambda s: not s.running)
+    (run,) = jobs.list_runs(tmp_path)
+    assert run.data_file == "sample 'tiny'"  # not the copy's name, examples.jsonl
+    job = json.loads((run_dir / "job.json").read_text())
+    assert set(job["arm_seconds"]) == {"nearest_neighbor"}
+    # the worker ran with the CLI's thread settings (advisor.runtime.configure_threads)
+    runtime = json.loads((run_dir / "results.json").read_text())["runtime"]
+    from advisor.runtime import cpu_count
+
+    assert runtime["torch_threads"] == cpu_count()
+    assert runtime["omp_wait_policy"] == "PASSIVE"
+
+
+def test_openmp_threads_wait_passively_unless_the_user_says_otherwise():
+    """Spinning OpenMP threads collapsed a LoRA step ~9x on a shared 2-core machine."""
+    code = "import os, advisor, torch; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "PASSIVE", out.stderr
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "ACTIVE", out.stderr

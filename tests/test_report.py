@@ -184,8 +184,14 @@ def test_ranked_options_show_reasons_sources_and_moving_answers(rendered):
     text = squash(" ".join(page.text))
     assert "Failures are mostly missing knowledge: retrieval supplies the facts. (+2.50)" in text
     assert "— Ovadia et al. 2024" in text
-    assert "information_failures: +2.50 — answers: failures = missing_knowledge" in text
-    assert "workflow_order: -1.00 — answers: prompting_effort = systematic" in text
+    assert (
+        "information_failures: +2.50 — answers: How does the model fail with prompting: "
+        "missing knowledge" in text
+    )
+    assert (
+        "workflow_order: -1.00 — answers: How much prompt engineering have you tried: "
+        "systematic" in text
+    )
     assert "The model fits on the GPU." in text  # a reason that moved no score is still shown
 
 
@@ -350,8 +356,15 @@ def test_build_report_from_a_pilot_folder_only(tmp_path):
     data = build_report(run)
     # a real pilot that scored both prompting arms decides without answers
     assert data["recommendation"]["primary"] in ("prompting", "rag", "finetune", "rag+finetune")
-    assert data["answers"] is None and data["pilot"]["n_test"] == 40
+    assert data["pilot"]["n_test"] == 40
     assert "No questionnaire answers were given" in data["summary"]
+    # the defaults the recommendation used are listed as defaults, never as the user's
+    assert data["answers_given"] is False
+    assert data["answers"] and not any(a["answered"] for a in data["answers"])
+    markdown = render_markdown(data)
+    assert "Answers used: the documented defaults" in markdown
+    assert "Your answers" not in markdown
+    assert "(default: not answered)" in markdown
     assert len(data["pilot"]["examples"]) == 3
 
 

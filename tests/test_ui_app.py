@@ -29,37 +29,62 @@ def test_every_page_renders_with_clear_empty_states():
     assert any("No runs yet" in c for c in texts(at.caption))
     at = goto(at, "report")
     assert any("No pilot yet" in i for i in texts(at.info))
-    # a questionnaire-only report is still offered in every format
-    assert sorted(at.session_state["report_files"]) == ["html", "json", "md", "pdf"]
-    assert sorted(b.label for b in at.get("download_button")) == [
-        "Download HTML",
-        "Download JSON",
-        "Download Markdown",
-        "Download PDF",
-    ]
+    # nothing answered, no pilot: no recommendation and no report of defaults to download
+    assert any("No recommendation yet" in i for i in texts(at.info))
+    assert not at.get("download_button") and not at.metric
     at = goto(at, "data")
     assert at.title[0].value == "Data"
 
 
-def test_each_question_shows_its_help_and_principle():
+def test_a_blank_questionnaire_gives_no_confident_answer():
+    """Issue 19: the sidebar said "Prompting, confidence high" before any input."""
     at = new_app().run()
-    captions = " ".join(texts(at.caption))
-    from advisor.decide.questionnaire import QUESTIONS
+    assert not at.sidebar.metric
+    sidebar = " ".join(texts(at.sidebar.info))
+    assert "No recommendation yet" in sidebar and "do not count" in sidebar
+    assert "high" not in " ".join(texts(at.sidebar.caption))
+    # every question shows as unanswered, not as its default
+    assert at.radio(key="q_prompting_effort").value is None
+    assert at.radio(key="q_few_shot_tried").value is None
+    assert at.number_input(key="q_labeled_examples").value is None
+    # one answer gives a recommendation, but its confidence cannot rest on the defaults
+    at.radio(key="q_prompting_effort").set_value("none").run()
+    assert at.sidebar.metric[0].value == "Prompting"
+    captions = " ".join(texts(at.sidebar.caption))
+    assert "Confidence: **high**" not in captions and "1 of 15 questions answered" in captions
+    assert at.session_state["advisor_session"]["answers"] == {"prompting_effort": "none"}
 
-    for q in QUESTIONS:
-        assert q.source in captions, q.key
-    assert captions.count("Why we ask:") == len(QUESTIONS)
+
+def test_a_rag_recommendation_opens_with_a_reason_for_rag_and_says_must_wait_once():
+    at = new_app().run()
+    at.radio(key="q_prompting_effort").set_value("basic")
+    at.checkbox(key="q_failures__wrong_format").check()
+    at.checkbox(key="q_failures__missing_knowledge").check()
+    at.radio(key="q_knowledge_source").set_value(True)
+    at.run()
+    assert at.sidebar.metric[0].value == "RAG"
+    reasons = next(m for m in texts(at.sidebar.markdown) if m.startswith("- "))
+    first = reasons.split("\n")[0]
+    assert "Prompting is always the starting point" not in first, first
+    assert "RAG adds them" in first, first
+    # finetuning and RAG + finetuning wait for the same reason: said once, naming both
+    held = [c for c in texts(at.sidebar.caption) if "must wait" in c]
+    assert len(held) == 1 and "Finetuning" in held[0] and "RAG + finetuning" in held[0]
+    paragraph = held[0].split("must wait: ", 1)[1][:60]
+    everything = " ".join(texts(at.sidebar.caption) + texts(at.sidebar.markdown))
+    assert everything.count(paragraph) == 1
 
 
 def test_answers_move_the_live_recommendation_and_survive_a_refresh(_runs):
     at = new_app().run()
     token = at.query_params["s"]
+    at.radio(key="q_prompting_effort").set_value("none").run()
     assert at.sidebar.metric[0].value == "Prompting"
     at.radio(key="q_prompting_effort").set_value("systematic")
-    at.toggle(key="q_few_shot_tried").set_value(True)
+    at.radio(key="q_few_shot_tried").set_value(True)
     at.checkbox(key="q_failures__missing_knowledge").check()
     at.checkbox(key="q_failures__outdated_knowledge").check()
-    at.toggle(key="q_knowledge_source").set_value(True)
+    at.radio(key="q_knowledge_source").set_value(True)
     at.radio(key="q_knowledge_change").set_value("daily")
     at.run()
     assert not at.exception
@@ -77,10 +102,14 @@ def test_answers_move_the_live_recommendation_and_survive_a_refresh(_runs):
     assert fresh.radio(key="q_knowledge_change").value == "daily"
     assert fresh.checkbox(key="q_failures__outdated_knowledge").value is True
     assert fresh.sidebar.metric[0].value == "RAG"
-    # and a different browser starts from the defaults
+    # a new tab (no token in its URL) starts from this user's last answers, not empty
     other = new_app().run()
     assert other.query_params["s"] != token
-    assert other.radio(key="q_knowledge_change").value == "static"
+    assert other.radio(key="q_knowledge_change").value == "daily"
+    assert other.sidebar.metric[0].value == "RAG"
+    # clearing them is remembered too: the next new tab is empty
+    other.button(key="q__reset").click().run()
+    assert new_app().run().radio(key="q_knowledge_change").value is None
 
 
 def test_answers_load_from_a_file_and_bad_files_get_a_message():
@@ -116,7 +145,9 @@ def test_data_page_sample_shows_checks_and_preview():
     assert any(
         "40 examples and 12 knowledge-base document(s) ready" in s for s in texts(at.success)
     )
-    assert any("Leakage" in i for i in texts(at.info))
+    leakage = next(i for i in texts(at.info) if "Leakage" in i)
+    # the quick check names its embedder as the CLI does, and the one the pilot will use
+    assert "hashing-256" in leakage and "The pilot repeats the check" in leakage
     assert len(at.dataframe) >= 1
     assert at.text_input(key="d__task").value.startswith("Answer the question")
 
@@ -160,19 +191,28 @@ def test_upload_with_other_column_names_is_mapped(_runs):
     ("name", "content", "expected"),
     [
         ("data.xlsx", b"PK\x03\x04", "not a supported examples file"),
+        ("data.xlsx", b"PK\x03\x04", "CSV UTF-8"),
+        ("export.csv", b"PK\x03\x04\x14\x00", "Excel .xlsx workbook"),  # a renamed workbook
+        ("old.csv", b"\xd0\xcf\x11\xe0\xa1\xb1", "CSV UTF-8"),
         ("data.csv", b'input,output\n"unclosed,x\n', "quote"),
         ("data.jsonl", b'{"input": "a", "output": "b"}\nnot json\n', "line 2"),
         ("data.csv", b"input,output\n\xff\xfe\xfa,b\n", "UTF-8"),
         ("data.csv", b"", "empty"),
     ],
 )
-def test_wrong_or_broken_example_files_show_a_message(name, content, expected):
+def test_wrong_or_broken_example_files_show_a_message(name, content, expected, _runs):
     at = goto(new_app().run(), "data")
     at.radio(key="d__source").set_value("Upload my own files").run()
+    assert any("100,000 rows" in c for c in texts(at.caption))  # the limit, by the uploader
     at.file_uploader(key="d__examples").set_value((name, content, ""))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any(expected.lower() in e.lower() for e in texts(at.error)), texts(at.error)
+    errors = texts(at.error)
+    assert any(expected.lower() in e.lower() for e in errors), errors
+    # the message names the file the user uploaded, never our stored copy ...
+    assert any(name in e for e in errors) and not any("_uploads" in e for e in errors), errors
+    # ... and a refused upload is not kept
+    assert not [p for p in (_runs / "_uploads").rglob("*") if p.is_file()]
 
 
 def test_uploads_over_the_size_limit_are_refused(monkeypatch):
@@ -267,7 +307,7 @@ def test_report_page_offers_the_training_setup_when_finetuning_is_planned():
 
     at = new_app().run()
     at.radio(key="q_prompting_effort").set_value("systematic")
-    at.toggle(key="q_few_shot_tried").set_value(True)
+    at.radio(key="q_few_shot_tried").set_value(True)
     at.checkbox(key="q_failures__wrong_format").check()
     at.number_input(key="q_labeled_examples").set_value(800)
     at.number_input(key="q_gpu_memory_gb").set_value(24.0)
@@ -276,6 +316,9 @@ def test_report_page_offers_the_training_setup_when_finetuning_is_planned():
     at = goto(at, "report")
     label = "Training setup (TRL, Axolotl, LLaMA-Factory) .zip"
     assert label not in [b.label for b in at.get("download_button")]  # no model named yet
+    plan = next(d.value for d in at.dataframe if "setting" in d.value.columns)
+    fits = plan.set_index("setting")["value"]["fits your GPU"]
+    assert fits in ("yes", "no")  # not True / False
     at.text_input(key="export_model").set_value("my-org/my-8b").run()
     assert not at.exception and not at.error
     assert label in [b.label for b in at.get("download_button")]

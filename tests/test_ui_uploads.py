@@ -126,11 +126,12 @@ def test_a_zipped_datasets_folder_is_unpacked_and_its_folder_returned(tmp_path):
         for p in folder.rglob("*")
         if p.is_file()
     }
-    path = save_examples("ds.zip", _zip(members), tmp_path, LIMIT)
+    content = _zip(members)  # once: a zip's bytes hold the time it was written
+    path = save_examples("ds.zip", content, tmp_path, LIMIT)
     assert path.is_dir() and (path / "dataset_dict.json").is_file()
     assert path.is_relative_to(tmp_path / UPLOADS_DIR)
     assert len(load_examples(path)) == 4
-    assert save_examples("again.zip", _zip(members), tmp_path, LIMIT) == path
+    assert save_examples("again.zip", content, tmp_path, LIMIT) == path
 
 
 @pytest.mark.parametrize(
@@ -145,6 +146,7 @@ def test_unsafe_or_datasetless_zips_are_refused(tmp_path, members, message):
     with pytest.raises(DataError, match=message):
         save_examples("ds.zip", _zip(members), tmp_path, LIMIT)
     assert not (tmp_path.parent / "evil").exists()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # the refused zip is gone
 
 
 def test_a_broken_zip_is_a_data_error(tmp_path):
@@ -159,3 +161,64 @@ def test_check_data_names_the_format_and_the_task(tmp_path):
     check = check_data(fixture, None, test_size=0.4)
     assert check.format_message.startswith("read as OpenAI chat JSONL: 5 conversations")
     assert check.task and check.task.startswith("You are the support assistant")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "what"),
+    [
+        ("sheet.xlsx", b"PK\x03\x04rest", "not a supported examples file"),
+        ("export.csv", b"PK\x03\x04rest", "zip archive"),
+        ("old.csv", b"\xd0\xcf\x11\xe0rest", "old-style Excel"),
+        ("paper.jsonl", b"%PDF-1.7", "PDF"),
+    ],
+)
+def test_spreadsheets_are_refused_with_the_export_advice(tmp_path, name, content, what):
+    with pytest.raises(DataError, match=what) as info:
+        save_examples(name, content, tmp_path, LIMIT)
+    assert "CSV UTF-8" in str(info.value) or "PDF" in what
+    assert not list(tmp_path.rglob("*.*"))  # nothing stored
+
+
+def test_an_unreadable_upload_is_deleted_and_named_as_uploaded(tmp_path):
+    with pytest.raises(DataError) as info:
+        save_examples("my data.csv", b'input,output\n"unclosed,x\n', tmp_path, LIMIT)
+    assert "'my data.csv'" in str(info.value) and str(tmp_path) not in str(info.value)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert not list((tmp_path / UPLOADS_DIR).iterdir())  # its folder went too
+    with pytest.raises(DataError, match="'broken.jsonl'"):
+        save_knowledge_base([("broken.jsonl", b"{nope\n")], tmp_path, LIMIT)
+    with pytest.raises(DataError):
+        save_knowledge_base([("ok.txt", b"x"), ("broken.jsonl", b"{nope\n")], tmp_path, LIMIT)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_data_messages_name_the_apps_controls_not_python_parameters(tmp_path):
+    from advisor.data.load import load_examples
+    from advisor.data.splits import split_examples
+    from advisor.errors import knob_names
+    from advisor.pilot.jobfiles import APP_KNOBS
+    from advisor.ui.texts import app_data_message
+
+    stored = tmp_path / "_uploads" / "abc" / "examples.csv"
+    stored.parent.mkdir(parents=True)
+    stored.write_text("question,answer\nq,a\n")
+    with pytest.raises(DataError) as info:
+        load_examples(stored)
+    shown = app_data_message(str(info.value), {stored: "team data.csv"})
+    assert "'team data.csv'" in shown and str(stored) not in shown
+    assert "in Python" not in shown and "--input-col" not in shown
+    assert "'Input column'" in shown
+    examples = load_examples(_few_examples(tmp_path)).examples
+    with pytest.raises(DataError) as info, knob_names(APP_KNOBS):  # as the app calls it
+        split_examples(examples[:3], test_size=0.2, validation_size=0.1)
+    shown = app_data_message(str(info.value))
+    assert "validation_size" not in shown and "test_size" not in shown
+    assert "'Test set' on the Pilot page" in shown
+
+
+def _few_examples(folder):
+    path = folder / "few.jsonl"
+    path.write_text(
+        "".join(json.dumps({"input": f"q{i}", "output": f"a{i}"}) + "\n" for i in range(3))
+    )
+    return path

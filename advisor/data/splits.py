@@ -77,12 +77,13 @@ def split_examples(
     need = min_train + test_floor + val_floor
     if len(examples) < need:
         parts = f"{min_train} train, " + (f"{val_floor} validation, " if val_floor else "")
-        drop = knob("validation_size")
+        hints = [f"lower {k}" for k in [knob("test_size")] if k]
+        hints += [f"{k} 0 drops the validation set" for k in [knob("validation_size")] if k]
         raise DataError(
-            f"too few examples for a train/validation/test split with {_named('test_size')} "
-            f"{test_size} and {_named('validation_size')} {validation_size}: need at least "
-            f"{need} examples ({parts}{test_floor} test), got {len(examples)}. Add examples, "
-            "or lower the sizes" + (f" ({drop} 0 drops the validation set)." if drop else ".")
+            f"too few examples for a train/validation/test split (test size {test_size}, "
+            f"validation size {validation_size}): need at least {need} examples ({parts}"
+            f"{test_floor} test), got {len(examples)}. Add examples, or lower the sizes"
+            + (f" ({'; '.join(hints)})." if hints else ".")
         )
     n_test, n_val = _targets(
         len(examples), test_size, validation_size, test_floor, val_floor, min_train

@@ -12,12 +12,33 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from advisor.decide.questionnaire import KEYS, MAX_FILE_BYTES, Answers, parse_answers, show
+from advisor.decide.questionnaire import (
+    KEYS,
+    MAX_FILE_BYTES,
+    Answers,
+    answers_to_dict,
+    parse_answers,
+    show,
+)
 from advisor.errors import AnswersError
 
 
 def loads_answers(text: str | bytes, *, fmt: str | None = None, name: str = "answers") -> Answers:
     """Parse answers from text; ``fmt`` is "json", "yaml" or None (guess from content)."""
+    return parse_answers(_decode(text, fmt, name))
+
+
+def loads_answered(
+    text: str | bytes, *, fmt: str | None = None, name: str = "answers"
+) -> dict[str, Any]:
+    """Like :func:`loads_answers`, but only the questions the document answers: a key it
+    leaves out is unanswered (the app must not show it as the user's answer)."""
+    data = _decode(text, fmt, name)
+    full = answers_to_dict(parse_answers(data))
+    return {key: full[key] for key in KEYS if key in data}
+
+
+def _decode(text: str | bytes, fmt: str | None, name: str) -> Mapping:
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
@@ -49,7 +70,7 @@ def loads_answers(text: str | bytes, *, fmt: str | None = None, name: str = "ans
             f"{name} must hold a mapping of key: value at the top level "
             f"(not a {type(data).__name__}); allowed keys: {', '.join(KEYS)}"
         )
-    return parse_answers(data)
+    return data
 
 
 def _unique_keys(name: str):

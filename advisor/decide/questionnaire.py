@@ -290,6 +290,22 @@ QUESTIONS: tuple[Question, ...] = (
 )
 # fmt: on
 
+# How the app and the report show the choices whose keys do not read as words.
+CHOICE_LABELS: dict[str, dict[str, str]] = {
+    "model_access": {
+        "api_only": "API only (no finetuning)",
+        "api_finetune": "API with the provider's finetuning",
+        "open_weights": "open weights (we hold them)",
+    },
+}
+
+
+def choice_label(key: str, value: object) -> str:
+    """A choice or failure as words: ``open_weights`` -> 'open weights (we hold them)'."""
+    text = CHOICE_LABELS.get(key, {}).get(str(value))
+    return text if text is not None else str(value).replace("_", " ")
+
+
 QUESTION_BY_KEY: dict[str, Question] = {q.key: q for q in QUESTIONS}
 KEYS: tuple[str, ...] = tuple(q.key for q in QUESTIONS)
 assert set(KEYS) == set(_DEFAULTS), "QUESTIONS and Answers must list the same keys"

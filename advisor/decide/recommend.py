@@ -15,7 +15,8 @@ can show which answers moved which score.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from typing import Any
 
 from advisor.decide.evidence import FINETUNE_ARMS, Evidence
@@ -24,6 +25,7 @@ from advisor.decide.rules import (
     APPROACHES,
     METHOD_LABELS,
     RF,
+    RULES,
     F,
     P,
     R,
@@ -38,6 +40,7 @@ from advisor.decide.rules.pilot_curve import curve_next_step
 UNAVAILABLE = -10.0  # score of an approach a hard constraint rules out
 HOLD_MARGIN = 0.5  # how far below the best free approach a held one is capped
 CONFIDENCE = ((2.0, "high"), (0.75, "medium"))  # margin between the top two -> label
+CONFIDENCE_ORDER = ("low", "medium", "high")
 
 __all__ = ["APPROACHES", "Contribution", "Reason", "Recommendation", "recommend"]
 
@@ -84,8 +87,16 @@ class Recommendation:
         }
 
 
-def recommend(answers: Answers, evidence: Evidence | None = None) -> Recommendation:
-    """Run every rule, combine the effects, and turn the winner into a next step."""
+def recommend(
+    answers: Answers, evidence: Evidence | None = None, *, answered: Collection[str] | None = None
+) -> Recommendation:
+    """Run every rule, combine the effects, and turn the winner into a next step.
+
+    ``answered`` names the questions the user really answered (the app knows; an answers
+    file gives every key it holds). A question left at its default does not count as an
+    answer: points that rest only on unanswered questions cannot raise the confidence.
+    ``None`` counts every answer (the contract's ``advisor recommend``).
+    """
     reasons = run_rules(answers, evidence)
     scores = dict.fromkeys(APPROACHES, 0.0)
     contributions: dict[str, list[Contribution]] = {a: [] for a in APPROACHES}
@@ -110,7 +121,13 @@ def recommend(answers: Answers, evidence: Evidence | None = None) -> Recommendat
     ranking = sorted(APPROACHES, key=lambda a: (-scores[a], APPROACHES.index(a)))
     primary = ranking[0]
     margin = scores[ranking[0]] - scores[ranking[1]]
-    confidence = next((label for floor, label in CONFIDENCE if margin >= floor), "low")
+    confidence = _confidence(margin)
+    if answered is not None:
+        confidence = min(
+            confidence,
+            _confidence(_answered_margin(primary, contributions, set(answered))),
+            key=CONFIDENCE_ORDER.index,
+        )
     plan = None
     if {F, RF} & set(ranking[:2]) and trains_locally(answers):
         plan = finetune_plan_for(answers).to_dict()
@@ -118,7 +135,7 @@ def recommend(answers: Answers, evidence: Evidence | None = None) -> Recommendat
         primary=primary,
         scores=scores,
         next_step=_next_step(answers, primary, blocked, plan, evidence),
-        reasons=reasons,
+        reasons=_for_primary_first(reasons, primary),
         # the contract's plan always names a method; "nothing fits" is said by the
         # memory_fit reason and the next step instead
         finetune_plan=plan if plan and plan.get("method") else None,
@@ -129,6 +146,38 @@ def recommend(answers: Answers, evidence: Evidence | None = None) -> Recommendat
         held={a: r.text for a, r in held.items()},
         pilot=evidence.origin if evidence is not None else None,
     )
+
+
+def _for_primary_first(reasons: list[Reason], primary: str) -> list[Reason]:
+    """Reasons that favour the recommendation first, those that favour another option last
+    (each group in rule order): a RAG recommendation must not open with the case for
+    prompting. A reason's stance is its points for the primary minus its best for another.
+    """
+
+    def stance(r: Reason) -> float:
+        others = [r.effects.get(a, 0.0) for a in APPROACHES if a != primary]
+        return r.effects.get(primary, 0.0) - max(others)
+
+    return sorted(reasons, key=lambda r: -((stance(r) > 0) - (stance(r) < 0)))
+
+
+def _confidence(margin: float) -> str:
+    return next((label for floor, label in CONFIDENCE if margin >= floor), "low")
+
+
+def _answered_margin(
+    primary: str, contributions: dict[str, list[Contribution]], answered: set[str]
+) -> float:
+    """The primary's lead counting only points from answered questions and the pilot's
+    measurements; priors that rest on no answer (e.g. "simpler first") do not count."""
+    measured = {name for name, fn in RULES.items() if fn.__module__ == "advisor.decide.rules.pilot"}
+
+    def counts(c: Contribution) -> bool:
+        return (bool(c.answers) and set(c.answers) <= answered) or c.rule in measured
+
+    counted = {a: sum(c.delta for c in items if counts(c)) for a, items in contributions.items()}
+    rivals = [v for a, v in counted.items() if a != primary]
+    return counted[primary] - max(rivals) if rivals else 0.0
 
 
 def _first_reason(reasons: list[Reason], attr: str) -> dict[str, Reason]:
@@ -160,9 +209,19 @@ def _next_step(
     plan: dict[str, Any] | None,
     ev: Evidence | None,
 ) -> str:
-    """One concrete action, following the workflow: the earliest unfinished step first."""
-    piloted = ev is not None and ev.prompting_evaluated  # the pilot scored prompts: step done
-    if a.prompting_effort == "none" and not distillation_case(a) and not piloted:
+    """One concrete action, following the workflow: the earliest unfinished step first.
+
+    What a real pilot already did counts as done: it scored prompts on held-out items
+    (systematic prompting, few-shot when it ran that arm), and a step never asks to run
+    arms the pilot has just measured.
+    """
+    if ev is not None and ev.prompting_evaluated:
+        a = replace(
+            a,
+            prompting_effort="systematic",
+            few_shot_tried=a.few_shot_tried or ev.few_shot_evaluated,
+        )
+    if a.prompting_effort == "none" and not distillation_case(a):
         then = {
             P: "then fix the failures it shows one prompt version at a time",
             R: "then add a BM25 retriever over your documents",
@@ -183,21 +242,50 @@ def _next_step(
             "base (CSV or JSONL with id and text, or a folder of .txt/.md files)."
         )
     if primary == R:
+        if _already_ran(ev, ("bm25_rag", "faiss_rag")):
+            assert ev is not None
+            best = ev.best_of(("bm25_rag", "faiss_rag")) or "bm25_rag"
+            kind = "BM25" if best == "bm25_rag" else "embedding-based (vector)"
+            return (
+                f"Build {kind} retrieval over your documents into your application (it scored "
+                "best of the retrievers your pilot measured), and add every answer it gets "
+                "wrong to your evaluation set to fix retrieval misses one by one."
+            )
         if ev is not None and not ev.smoke and _beat_prompting(ev, ("bm25_rag",)):
             return (
                 "Keep BM25 retrieval and try embedding-based or hybrid retrieval for the "
                 f"remaining information failures: `{_PILOT_KB} bm25_rag,faiss_rag`."
+            )
+        if _already_ran(ev, ("bm25_rag",)):
+            assert ev is not None
+            items = f"{ev.n_test} test items" if ev.n_test else "its test items"
+            return (
+                f"Your pilot measured BM25 retrieval, but on {items} it did not beat "
+                "prompting beyond chance: run it again on more examples (100 or more test "
+                "items) with the retrievers side by side: "
+                f"`{_PILOT_KB} few_shot,bm25_rag,faiss_rag`."
             )
         return (
             "Add a BM25 retriever over your documents and measure it against your best "
             f"prompt: `{_PILOT_KB} few_shot,bm25_rag,faiss_rag`."
         )
     if primary == RF:
+        if _already_ran(ev, ("bm25_rag", "lora", "lora_rag")):
+            return (
+                "Build the RAG part into your application first (a BM25 retriever over your "
+                "documents), then train the LoRA adapter on all your examples and check the "
+                "combination against RAG alone on a held-out set before serving it."
+            )
         return (
             "Start with the RAG part (a BM25 retriever over your documents), then test "
             f"whether finetuning adds to it: `{_PILOT_KB} few_shot,bm25_rag,lora,lora_rag`."
         )
     return _next_finetune_step(a, plan, ev)
+
+
+def _already_ran(ev: Evidence | None, arms: tuple[str, ...]) -> bool:
+    """A real pilot measured every one of ``arms``: a next step must not ask for them."""
+    return ev is not None and not ev.smoke and all(ev.ok_arms((arm,)) for arm in arms)
 
 
 def _next_prompting_step(a: Answers, blocked: dict[str, Reason]) -> str:
@@ -283,4 +371,10 @@ def _next_finetune_step(a: Answers, plan: dict[str, Any] | None, ev: Evidence | 
         )
     rank = (plan or {}).get("rank")
     detail = f" ({method}, rank {rank})" if rank else ""
+    if _already_ran(ev, ("few_shot", "lora")):  # the pilot has just compared them
+        return (
+            f"Your pilot compared LoRA with few-shot prompting without a clear win: grow the "
+            f"held-out set before training on all {n:,} examples{detail}, so a real "
+            "difference can show."
+        )
     return f"Test finetuning on your {n:,} examples{detail} against your best prompt: {pilot}."

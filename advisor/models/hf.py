@@ -31,7 +31,8 @@ from advisor.models.loading import (
 
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # small enough for a CPU pilot
 
-ProgressFn = Callable[[int, int], None]  # (prompts done, prompts total)
+# (prompts done, prompts total); ``done`` may be fractional while a batch is generating
+ProgressFn = Callable[[float, int], None]
 
 _DTYPES = ("float32", "bfloat16", "float16", "auto")
 _FALLBACK_CONTEXT = 2048  # when neither config nor tokenizer states a usable length
@@ -251,7 +252,13 @@ class HFGenerator:
         done = 0
         for batch in self._batches(encoded, batch_size, max_new_tokens):
             start = time.perf_counter()
-            outputs = self._generate_batch([encoded[i] for i in batch], max_new_tokens)
+
+            def on_step(step: int, before: int = done, size: int = len(batch)) -> None:
+                # a batch answers all its prompts at once: count its token steps instead
+                if progress:
+                    progress(before + size * min(1.0, step / max_new_tokens), len(prompts))
+
+            outputs = self._generate_batch([encoded[i] for i in batch], max_new_tokens, on_step)
             per_item_ms = (time.perf_counter() - start) * 1000 / len(batch)
             for i, (text, n_out) in zip(batch, outputs, strict=True):
                 results[i] = GenerationResult(
@@ -333,7 +340,12 @@ class HFGenerator:
         ids.update(config_eos if isinstance(config_eos, list) else [config_eos])
         return sorted(i for i in ids if i is not None)
 
-    def _generate_batch(self, batch: list[list[int]], max_new: int) -> list[tuple[str, int]]:
+    def _generate_batch(
+        self,
+        batch: list[list[int]],
+        max_new: int,
+        on_step: Callable[[int], None] | None = None,
+    ) -> list[tuple[str, int]]:
         import torch
         from transformers import GenerationConfig
 
@@ -355,7 +367,10 @@ class HFGenerator:
         self.model.eval()  # a finetune may have left it in training mode
         with torch.inference_mode():
             out = self.model.generate(
-                input_ids=input_ids, attention_mask=mask, generation_config=config
+                input_ids=input_ids,
+                attention_mask=mask,
+                generation_config=config,
+                streamer=_StepCounter(on_step) if on_step else None,
             )
         results = []
         for row in out[:, width:].tolist():
@@ -365,3 +380,20 @@ class HFGenerator:
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
             results.append((text.strip(), n_out))
         return results
+
+
+class _StepCounter:
+    """A ``generate`` streamer that only counts decoding steps (transformers' BaseStreamer
+    protocol: ``put`` once with the prompt, then once per new token; ``end`` at the end)."""
+
+    def __init__(self, on_step: Callable[[int], None]) -> None:
+        self.on_step = on_step
+        self.calls = 0
+
+    def put(self, value: Any) -> None:
+        self.calls += 1
+        if self.calls > 1:  # the first call carries the prompt, not a new token
+            self.on_step(self.calls - 1)
+
+    def end(self) -> None:
+        pass

@@ -333,9 +333,12 @@ class PilotContext:
         if self._progress:
             self._progress(event)
 
-    def progress_for(self, arm: str) -> Callable[[int, int], None]:
-        def cb(done: int, total: int) -> None:
-            self.emit(arm=arm, stage="generate", done=done, total=total)
+    def progress_for(self, arm: str) -> Callable[[float, int], None]:
+        def cb(done: float, total: int) -> None:
+            # ``done`` counts finished items; ``fraction`` also counts the token steps of
+            # the batch being generated, so a bar moves while a batch is in flight
+            fraction = round(min(1.0, done / total), 4) if total else 0.0
+            self.emit(arm=arm, stage="generate", done=int(done), total=total, fraction=fraction)
 
         return cb
 

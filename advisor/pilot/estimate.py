@@ -46,6 +46,7 @@ class PilotEstimate:
     assumptions: str
     # the opt-in evidence runs (data curve points, seed repeats), included in ``seconds``
     extra_seconds: dict[str, float] = field(default_factory=dict)
+    per_arm_train_seconds: dict[str, float] = field(default_factory=dict)  # LoRA arms' share
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,6 +179,7 @@ def estimate_pilot(
     speed = BF16_SPEEDUP if params > TINY_PARAMS and cpu_has_native_bf16() else 1.0
     per_arm: dict[str, float] = {}
     extra: dict[str, float] = {}  # evidence runs: "lora data curve (42, 84 examples)" -> s
+    per_arm_train: dict[str, float] = {}
     train_tokens: dict[str, float] = {}  # arm -> tokens of a mean training example
     arms = list(arms if arms is not None else (settings.arms or ARMS))
     for arm in arms:
@@ -203,6 +205,7 @@ def estimate_pilot(
             extra.update(
                 _extra_seconds(settings, arm, n_train, gen_s, per_arm[arm], params, prompt, speed)
             )
+            per_arm_train[arm] = round(train, 1)
     # the loader keeps a bf16 checkpoint in bf16 where the CPU has native bf16
     weight_dtype = "bf16" if speed > 1 else "fp32"
     model_mb = params * (2 if speed > 1 else 4) / 1e6
@@ -221,6 +224,7 @@ def estimate_pilot(
         model_params=params,
         per_arm_seconds=per_arm,
         extra_seconds=extra,
+        per_arm_train_seconds=per_arm_train,
         assumptions=(
             f"{n_test} test and ~{n_train} training examples, ~{int(tokens_per_example)} tokens "
             f"each, {_model_words(params, known, any(ARMS[a].needs_llm for a in per_arm))} "

@@ -25,7 +25,7 @@ DEFAULT_RUNS = "runs"
 JOB_FILE, LIVE_FILE, EXIT_FILE, LOG_FILE = "job.json", "live.json", "exit.json", "pilot.log"
 ENDED = ("finished", "failed", "cancelled")
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-LIVE_INTERVAL_S = 0.3  # the app polls every ~1.5 s; writing more often only costs I/O
+LIVE_INTERVAL_S = 1.0  # the app polls every 3 s; writing more often only costs I/O
 
 
 def now_iso() -> str:

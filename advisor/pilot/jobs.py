@@ -15,10 +15,11 @@ Who writes what in ``RUN_DIR`` (one writer per file, every write atomic):
 - everything else (``results.json``, ``arms/<arm>.json``, ``progress.json``...):
   :func:`advisor.pilot.runner.run_pilot`, exactly as the CLI writes it.
 
-The worker is ``python -m advisor.pilot.worker RUN_DIR`` (:mod:`advisor.pilot.worker`); it reads
-its settings from ``job.json``
-(the full :class:`~advisor.pilot.context.PilotSettings`, so nothing is lost translating
-them to command-line flags) and calls the same ``run_pilot`` as ``advisor pilot``.
+Reading what a job is doing is :mod:`advisor.pilot.jobstatus` (re-exported here: this is
+the app's one door to its background pilots). The worker is ``python -m
+advisor.pilot.worker RUN_DIR``; it reads its settings from ``job.json`` (the full
+:class:`~advisor.pilot.context.PilotSettings`, so nothing is lost translating them to
+command-line flags) and calls the same ``run_pilot`` as ``advisor pilot``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,19 @@ from advisor.pilot.jobfiles import (
     run_path,  # noqa: F401
     runs_root,  # noqa: F401
 )
+from advisor.pilot.jobstatus import (
+    FINISHED_ARM,  # noqa: F401
+    ArmState,  # noqa: F401
+    JobStatus,  # noqa: F401
+    RunInfo,  # noqa: F401
+    job_status,  # noqa: F401
+    list_runs,  # noqa: F401
+    log_tail,  # noqa: F401
+    pid_alive,
+    quick_status,  # noqa: F401
+    watch_child,
+)
 from advisor.pilot.rundir import atomic_write_json, read_json
-
-_CHILDREN: dict[int, subprocess.Popen] = {}  # started here: kept so they can be reaped
 
 
 def planned_arms(settings: PilotSettings) -> list[str]:
@@ -76,6 +87,7 @@ def start_pilot(
     answers: dict[str, Any] | None = None,
     run_id: str | None = None,
     env: dict[str, str] | None = None,
+    data_name: str | None = None,
 ) -> Path:
     """Start a pilot in its own process group; returns the new run folder at once.
 
@@ -83,6 +95,8 @@ def start_pilot(
     holds everything needed to understand or resume it, whatever happens to the uploads.
     ``answers`` (questionnaire answers as a dict) are kept as ``answers.json`` for the
     report. ``settings.out`` is ignored: the run folder is always a new one under ``root``.
+    ``data_name`` is what the user knows the data as (a sample's name, an upload's file
+    name): the copy in the run folder is always ``examples.<suffix>``.
     """
     if settings.trust_remote_code and not remote_code_allowed():
         raise AdvisorError(
@@ -111,6 +125,8 @@ def start_pilot(
         "created_at": now_iso(),
         "settings": settings.to_dict(),
         "arms": arms,
+        "arm_seconds": _arm_seconds(settings, arms),
+        "data_name": data_name or Path(str(settings.data)).name,
         "pid": None,
         "cancel_requested": False,
     }
@@ -128,176 +144,29 @@ def start_pilot(
             start_new_session=True,  # own process group: survives the app, cancellable as one
             env=child_env,  # and our cwd: a relative --model folder means what it meant here
         )
-    _CHILDREN[proc.pid] = proc
+    watch_child(proc)
     job["pid"] = proc.pid
     job["started_at"] = now_iso()
     atomic_write_json(run_dir / JOB_FILE, job)
     return run_dir
 
 
-# -- status ----------------------------------------------------------------------------------
-
-
-def _reap(pid: int) -> None:
-    proc = _CHILDREN.get(pid)
-    if proc is not None and proc.poll() is not None:
-        _CHILDREN.pop(pid, None)
-
-
-def pid_alive(pid: Any) -> bool:
-    """True while the worker process runs (a zombie, or a reused pid, counts as gone)."""
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
-        return False
-    _reap(pid)
+def _arm_seconds(settings: PilotSettings, arms: list[str]) -> dict[str, dict[str, float]]:
+    """Estimated seconds per arm (total and training), to weigh the overall progress bar:
+    a LoRA arm takes minutes where the nearest-neighbour reference takes a second."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    proc = Path(f"/proc/{pid}")
-    if proc.exists():
-        try:
-            if b"advisor.pilot.worker" not in (proc / "cmdline").read_bytes():
-                return False  # a zombie has an empty cmdline; another program reused the pid
-        except OSError:
-            return False
-    return True
+        from advisor.pilot.estimate import estimate_pilot
 
-
-@dataclass
-class ArmState:
-    name: str
-    state: str  # waiting, running, ok, failed, skipped, not run
-    stage: str | None = None  # start, train, generate
-    done: int = 0
-    total: int = 0
-    loss: float | None = None
-    error: str | None = None
-
-    @property
-    def fraction(self) -> float:
-        if self.state in ("ok", "failed", "skipped"):
-            return 1.0
-        return min(1.0, self.done / self.total) if self.total else 0.0
-
-
-@dataclass
-class JobStatus:
-    run_dir: Path
-    state: str  # running, finished, failed, cancelled, incomplete
-    arms: list[ArmState] = field(default_factory=list)
-    error: str | None = None
-    pid: int | None = None
-    created_at: str | None = None
-    ended_at: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-    results: dict[str, Any] | None = None
-    model_message: str | None = None  # the latest model download / conversion step
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-    @property
-    def run_id(self) -> str:
-        return self.run_dir.name
-
-    @property
-    def fraction(self) -> float:
-        return sum(a.fraction for a in self.arms) / len(self.arms) if self.arms else 0.0
-
-
-def _arm_states(run_dir: Path, arms: list[str], live: dict, ended: bool) -> list[ArmState]:
-    events = live.get("arms") if isinstance(live.get("arms"), dict) else {}
-    out = []
-    for name in arms:
-        block = read_json(run_dir / "arms" / f"{name}.json")
-        event = events.get(name) if isinstance(events.get(name), dict) else {}
-        if isinstance(block, dict) and block.get("status") in ("ok", "failed", "skipped"):
-            out.append(ArmState(name, block["status"], error=block.get("error")))
-        elif event and not ended:
-            loss = event.get("loss")
-            out.append(
-                ArmState(
-                    name,
-                    "running",
-                    stage=event.get("stage"),
-                    done=int(event.get("done") or 0),
-                    total=int(event.get("total") or 0),
-                    loss=float(loss) if isinstance(loss, int | float) else None,
-                )
-            )
-        else:
-            out.append(ArmState(name, "not run" if ended else "waiting"))
-    return out
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def job_status(run_dir: str | Path) -> JobStatus:
-    """What a run is doing, from its files alone (any process, any session can ask)."""
-    run_dir = Path(run_dir)
-    job = read_json(run_dir / JOB_FILE)
-    job = job if isinstance(job, dict) else {}
-    end = read_json(run_dir / EXIT_FILE)
-    end = end if isinstance(end, dict) else {}
-    live = read_json(run_dir / LIVE_FILE)
-    live = live if isinstance(live, dict) else {}
-    results = read_json(run_dir / "results.json")
-    results = results if isinstance(results, dict) else None
-    settings = job.get("settings") or read_json(run_dir / "settings.json")
-    error = None
-    if end.get("state") in ENDED:
-        state, error = end["state"], end.get("error")
-    elif job:
-        if pid_alive(job.get("pid")):
-            state = "running"
-        elif results and results.get("state") == "finished":
-            state = "finished"
-        elif job.get("cancel_requested"):
-            state = "cancelled"
-        elif job.get("pid") is None:
-            state, error = "failed", "the pilot process did not start; see pilot.log"
-        else:
-            state = "failed"
-            error = "the pilot process stopped without finishing (see pilot.log)"
-    else:  # a run folder the CLI wrote
-        progress = read_json(run_dir / "progress.json")
-        progress = progress if isinstance(progress, dict) else {}
-        finished = (results or {}).get("state") == "finished" or progress.get("state") == "finished"
-        state = "finished" if finished else "incomplete"
-    arms = job.get("arms")
-    if not isinstance(arms, list):
-        from_results = (results or {}).get("arms")
-        arms = list(from_results) if isinstance(from_results, dict) else []
-    return JobStatus(
-        run_dir=run_dir,
-        state=state,
-        arms=_arm_states(run_dir, [str(a) for a in arms], live, state in ENDED),
-        error=error,
-        pid=job.get("pid"),
-        created_at=_text(job.get("created_at") or (results or {}).get("started_at")),
-        ended_at=_text(end.get("ended_at") or (results or {}).get("finished_at")),
-        settings=settings if isinstance(settings, dict) else {},
-        results=results,
-        model_message=_text(live.get("model")),
-    )
-
-
-def log_tail(run_dir: str | Path, max_chars: int = 4000) -> str:
-    """The end of pilot.log (where a failed run says why)."""
-    path = Path(run_dir) / LOG_FILE
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - max_chars))
-            return fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
+        est = estimate_pilot(settings)
+    except Exception:  # an estimate must never stop a pilot from starting
+        return {}
+    return {
+        a: {
+            "total": float(est.per_arm_seconds.get(a, 0.0)),
+            "train": float(est.per_arm_train_seconds.get(a, 0.0)),
+        }
+        for a in arms
+    }
 
 
 def cancel(run_dir: str | Path, grace_s: float = 10.0) -> bool:
@@ -340,50 +209,3 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
     except PermissionError:
         os.kill(pid, sig)
-
-
-# -- past runs -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    run_id: str
-    path: Path
-    state: str
-    created_at: str | None
-    model: str | None
-    arms_done: int
-    arms_total: int
-    smoke: bool
-    data_file: str | None
-
-
-def list_runs(root: str | Path | None = None) -> list[RunInfo]:
-    """Run folders under the runs root, newest first (app- and CLI-made alike)."""
-    base = runs_root(root)
-    if not base.is_dir():
-        return []
-    found: list[RunInfo] = []
-    for path in base.iterdir():
-        if not path.is_dir() or path.name.startswith(("_", ".")) or not RUN_ID.match(path.name):
-            continue
-        if not any((path / f).exists() for f in (JOB_FILE, "results.json", "settings.json")):
-            continue
-        status = job_status(path)
-        results = status.results or {}
-        settings = status.settings
-        found.append(
-            RunInfo(
-                run_id=path.name,
-                path=path,
-                state=status.state,
-                created_at=status.created_at,
-                model=_text(results.get("model")) or _text(settings.get("model")),
-                arms_done=sum(a.state in ("ok", "failed", "skipped") for a in status.arms),
-                arms_total=len(status.arms),
-                smoke=bool(results.get("smoke")),
-                data_file=Path(str(settings.get("data"))).name if settings.get("data") else None,
-            )
-        )
-    found.sort(key=lambda r: (r.created_at or "", r.run_id), reverse=True)
-    return found

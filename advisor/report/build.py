@@ -9,7 +9,7 @@ recommendation's ``to_dict()``, the pilot's ``results.json`` and the answers as 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from advisor.errors import AdvisorError
 from advisor.report import formatting as fmt
 from advisor.report.evidence_data import evidence_data
 from advisor.report.pilot_data import as_dict, build_pilot, finite, load_predictions
+from advisor.report.recommendation_data import build_recommendation
 
 REPORT_VERSION = 1
 CI_LEVEL = 95
@@ -33,121 +34,6 @@ APPROACH_COST = {
     "rag+finetune": "rag+finetune",
 }
 BREAK_EVEN_VERSUS = {"finetune": "few_shot", "rag+finetune": "rag"}
-
-
-def _targets(reason: Mapping, contributions: Mapping[str, list]) -> dict[str, float | None]:
-    """Which options a reason moved: from its ``effects`` and from rules named in contributions."""
-    found: dict[str, float | None] = {}
-    effects = reason.get("effects")
-    if isinstance(effects, Mapping):
-        for k, v in effects.items():
-            if finite(v) != 0:
-                found[str(k)] = finite(v)
-    elif isinstance(effects, list | tuple):
-        found.update({str(k): None for k in effects})
-    elif isinstance(effects, str):
-        found[effects] = None
-    for key in ("blocks", "holds"):  # hard constraints and workflow holds move options too
-        for approach in reason.get(key) or []:
-            found.setdefault(str(approach), None)
-    rule = reason.get("rule")
-    for approach, items in contributions.items():
-        for item in items:
-            if rule and item["rule"] == rule and approach not in found:
-                found[approach] = item["delta"]
-    return found
-
-
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _ranking(rec: Mapping, scores: dict[str, float]) -> list[str]:
-    order: list[str] = []
-    for item in rec.get("ranking") or []:
-        name = item if isinstance(item, str) else as_dict(item).get("approach")
-        if isinstance(name, str) and name not in order:
-            order.append(name)
-    rest = sorted((a for a in scores if a not in order), key=lambda a: -scores[a])
-    return order + rest
-
-
-def build_recommendation(rec: Mapping, answers: Mapping | None) -> dict[str, Any]:
-    answers = answers or {}
-    scores = {
-        str(k): v for k, raw in as_dict(rec.get("scores")).items() if (v := finite(raw)) is not None
-    }
-    contributions: dict[str, list[dict]] = {}
-    for approach, items in as_dict(rec.get("contributions")).items():
-        rows = []
-        for item in items if isinstance(items, list) else []:
-            item = as_dict(item)
-            keys = [str(k) for k in item.get("answers") or []]
-            rows.append(
-                {
-                    "rule": str(item.get("rule", "")),
-                    "delta": finite(item.get("delta")),
-                    "answers": [{"key": k, "value": answers.get(k)} for k in keys],
-                }
-            )
-        contributions[str(approach)] = rows
-
-    reasons = []
-    for raw in rec.get("reasons") or []:
-        raw = as_dict(raw)
-        if not raw.get("text"):
-            continue
-        targets = _targets(raw, contributions)
-        reasons.append(
-            {
-                "text": str(raw["text"]),
-                "source": str(raw.get("source") or ""),
-                "rule": None if raw.get("rule") is None else str(raw["rule"]),
-                "targets": [{"approach": a, "delta": d} for a, d in targets.items()],
-            }
-        )
-
-    ranking = _ranking(rec, scores)
-    for approach in contributions:
-        if approach not in ranking:
-            ranking.append(approach)
-    primary = str(rec.get("primary") or (ranking[0] if ranking else ""))
-    options = []
-    for rank, approach in enumerate(ranking, start=1):
-        linked = [
-            {"text": r["text"], "source": r["source"], "delta": t["delta"]}
-            for r in reasons
-            for t in r["targets"]
-            if t["approach"] == approach
-        ]
-        options.append(
-            {
-                "approach": approach,
-                "label": fmt.label(approach, fmt.APPROACH_LABELS),
-                "rank": rank,
-                "score": scores.get(approach),
-                "is_primary": approach == primary,
-                "reasons": linked,
-                "contributions": contributions.get(approach, []),
-                "unavailable": _text(as_dict(rec.get("unavailable")).get(approach)),
-                "held": _text(as_dict(rec.get("held")).get(approach)),
-            }
-        )
-    conf = rec.get("confidence")
-    if finite(conf) is not None:
-        conf_text = f"{conf:.0%}" if 0 <= conf <= 1 else f"{conf:g}"
-    else:
-        conf_text = None if conf is None else str(conf)
-    return {
-        "primary": primary,
-        "primary_label": fmt.label(primary, fmt.APPROACH_LABELS),
-        "confidence": finite(conf) if finite(conf) is not None else conf_text,
-        "confidence_text": conf_text,
-        "next_step": str(rec.get("next_step") or ""),
-        "options": options,
-        "reasons": reasons,
-        "general_reasons": [r for r in reasons if not r["targets"]],
-    }
 
 
 def _costs(
@@ -186,7 +72,12 @@ def _costs(
 
 
 def _summary(
-    rec: dict | None, pilot: dict | None, costs: dict, smoke: bool, answered: bool = True
+    rec: dict | None,
+    pilot: dict | None,
+    costs: dict,
+    smoke: bool,
+    answered: bool = True,
+    example_prices: bool = False,
 ) -> str:
     parts: list[str] = []
     if smoke:
@@ -236,9 +127,11 @@ def _summary(
     head = costs.get("headline")
     if head:
         qpd = fmt.integer(costs["queries_per_day"])
+        assumed = "an assumed " if costs.get("queries_per_day_assumed") else ""
+        priced = " at the example prices (illustrations, not quotes)" if example_prices else ""
         parts.append(
-            f"At {qpd} queries per day, {head['label']} would cost about "
-            f"{fmt.money(head['cost_per_month'], costs['currency'])} per month."
+            f"At {assumed}{qpd} queries per day, {head['label']} would cost about "
+            f"{fmt.money(head['cost_per_month'], costs['currency'])} per month{priced}."
         )
         be = head.get("break_even")
         if be:
@@ -266,6 +159,19 @@ def _answers_dict(answers: Any) -> dict[str, Any] | None:
     raise AdvisorError(f"answers must be a mapping of questionnaire keys (not {type(answers)})")
 
 
+def _default_answers() -> dict[str, Any]:
+    from advisor.decide.questionnaire import Answers, answers_to_dict
+
+    return dict(answers_to_dict(Answers()))
+
+
+def _question_label(key: str) -> str:
+    from advisor.decide.questionnaire import QUESTION_BY_KEY
+
+    q = QUESTION_BY_KEY.get(key)
+    return q.label if q is not None else key
+
+
 def build_report_data(
     recommendation: Mapping | None,
     results: Mapping | None,
@@ -276,22 +182,32 @@ def build_report_data(
     max_examples: int = DEFAULT_MAX_EXAMPLES,
     generated_at: str | None = None,
     warnings: list[str] | None = None,
+    answered: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The report data: every section the renderers show, every number they print.
 
     ``recommendation`` is ``Recommendation.to_dict()``; ``results`` the pilot's results.json;
     ``answers`` the questionnaire answers; ``predictions`` rows of predictions.jsonl. Any of
-    them may be None: the matching sections become short empty-state lines.
+    them may be None: the matching sections become short empty-state lines. ``answered``
+    names the questions the user answered (None: every key of ``answers`` counts); the rest
+    are shown as defaults, never as the user's answers. A recommendation made without any
+    answers (a pilot alone, the demo) lists the defaults it used, labelled as such.
     """
-    answers_d = _answers_dict(answers)
+    given = _answers_dict(answers)
+    answered_set = set(answered) if answered is not None else None
+    answers_d = given
+    if given is None and recommendation:
+        answers_d, answered_set = _default_answers(), set()
     results_d = dict(results) if isinstance(results, Mapping) else None
-    rec = build_recommendation(recommendation, answers_d) if recommendation else None
+    rec = build_recommendation(recommendation, answers_d, answered_set) if recommendation else None
     pilot = build_pilot(results_d, predictions, max_examples) if results_d else None
     if pilot is not None:
         pilot.update(evidence_data(results_d))  # data_curve, seed_spread (opt-in blocks)
     plan = as_dict((recommendation or {}).get("finetune_plan")) or None
     smoke = bool(results_d and results_d.get("smoke"))
-    costs = _costs(pilot, answers_d or {}, rec, plan, prices)
+    # costs read only what the user said (an unanswered traffic figure is flagged "assumed")
+    said = {k: v for k, v in (answers_d or {}).items() if answered_set is None or k in answered_set}
+    costs = _costs(pilot, said, rec, plan, prices)
     task = (answers_d or {}).get("task") or as_dict((results_d or {}).get("config")).get("task")
     sources = [FRAMEWORK_SOURCE]
     for reason in (rec or {}).get("reasons", []):
@@ -305,14 +221,30 @@ def build_report_data(
         "smoke": smoke,
         "smoke_notice": fmt.SMOKE_NOTICE if smoke else None,
         "ci_level": CI_LEVEL,
-        "summary": _summary(rec, pilot, costs, smoke, answered=answers_d is not None),
+        "summary": _summary(
+            rec,
+            pilot,
+            costs,
+            smoke,
+            answered=given is not None and answered_set != set(),
+            example_prices=prices is None,
+        ),
         "recommendation": rec,
         "finetune_plan": plan,
         "answers": (
-            [{"key": k, "value": v} for k, v in answers_d.items()]
+            [
+                {
+                    "key": k,
+                    "label": _question_label(k),
+                    "value": v,
+                    "answered": answered_set is None or k in answered_set,
+                }
+                for k, v in answers_d.items()
+            ]
             if answers_d is not None
             else None
         ),
+        "answers_given": given is not None and answered_set != set(),
         "pilot": pilot,
         "costs": costs,
         "references": sources,
@@ -340,8 +272,12 @@ def build_report(
     *,
     answers: Any = None,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
+    answered: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Report data from a run folder and/or questionnaire answers.
+
+    ``answered`` (the app passes it) names the questions the user really answered: the
+    others do not count towards the confidence and are shown as defaults.
 
     ``RUN_DIR/answers.json`` is used when no answers are passed. ``answers`` (an ``Answers``
     object or a dict, e.g. from the app) wins over ``answers_path``. Raises AdvisorError when
@@ -390,7 +326,11 @@ def build_report(
         from advisor.decide.questionnaire import Answers
         from advisor.decide.recommend import recommend
 
-        recommendation = recommend(answers or Answers(), evidence).to_dict()
+        recommendation = recommend(
+            answers or Answers(),
+            evidence,
+            answered=answered if answers is not None else (),
+        ).to_dict()
     return build_report_data(
         recommendation,
         results,
@@ -399,4 +339,5 @@ def build_report(
         predictions=predictions,
         max_examples=max_examples,
         warnings=warnings,
+        answered=answered,
     )

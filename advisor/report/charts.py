@@ -119,14 +119,16 @@ def _quality_latency(pilot: dict):
 
 
 def _memory_bars(pilot: dict):
-    arms = [a for a in _usable(pilot) if a["peak_memory_mb"] is not None]
+    added = all(a.get("memory_added_mb") is not None for a in _usable(pilot))
+    key = "memory_added_mb" if added else "peak_memory_mb"
+    arms = [a for a in _usable(pilot) if a.get(key) is not None]
     if not arms:
         return None
     fig, ax = _new_figure()
     x = range(len(arms))
-    ax.bar(x, [a["peak_memory_mb"] for a in arms], color=[_color(a["arm"]) for a in arms])
+    ax.bar(x, [a[key] for a in arms], color=[_color(a["arm"]) for a in arms])
     ax.set_xticks(list(x), [_short(a["label"]) for a in arms], rotation=25, ha="right", fontsize=8)
-    ax.set_ylabel("peak memory (MB)")
+    ax.set_ylabel("memory added by the arm (MB)" if added else "process peak memory (MB)")
     fig.tight_layout()
     return fig
 

@@ -8,6 +8,7 @@ data with these functions only; they never compute new figures.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from advisor.catalog import CATALOG
@@ -137,3 +138,29 @@ def plain(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def split_code(text: str) -> list[tuple[str, bool]]:
+    """Plain text and `code spans` (commands a rule quotes) as (part, is_code) pairs.
+
+    Why: the rules quote commands in backticks; Markdown shows them as code, HTML as
+    ``<code>``, the PDF as plain text, and none of them shows a literal backtick.
+    """
+    parts: list[tuple[str, bool]] = []
+    last = 0
+    for m in _CODE_SPAN.finditer(str(text)):
+        if m.start() > last:
+            parts.append((text[last : m.start()], False))
+        parts.append((m.group(1), True))
+        last = m.end()
+    if last < len(text):
+        parts.append((text[last:], False))
+    return parts
+
+
+def without_backticks(text: str) -> str:
+    """The text with its code spans as plain words (for the PDF)."""
+    return "".join(part for part, _ in split_code(str(text)))

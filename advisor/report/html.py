@@ -22,12 +22,26 @@ SAFE_URL_SCHEMES = {"http", "https", "mailto"}
 def _environment():
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,  # every {{ value }} is HTML-escaped: user text cannot become markup
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+    )
+    env.filters["code"] = code_spans
+    return env
+
+
+def code_spans(text: str):
+    """Text with its `code spans` as ``<code>``; every part is escaped first."""
+    from markupsafe import Markup, escape
+
+    from advisor.report.formatting import split_code
+
+    return Markup("").join(
+        Markup("<code>{}</code>").format(part) if code else escape(part)
+        for part, code in split_code(str(text))
     )
 
 

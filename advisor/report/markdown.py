@@ -46,6 +46,15 @@ def _escape_marker(m: re.Match[str]) -> str:
     return m.group(1) + "\\" + marker
 
 
+def md_inline(value: Any) -> str:
+    """Like ``md_text``, but a rule's `code span` stays a code span (its content holds no
+    backtick, so it stays inert inside the span)."""
+    from advisor.report.formatting import split_code
+
+    text = " ".join(str(value if value is not None else "").split())
+    return "".join(f"`{part}`" if code else md_text(part) for part, code in split_code(text))
+
+
 def md_cell(value: Any) -> str:
     """A table cell: ``md_text`` escapes pipes and folds newlines; an empty cell stays valid."""
     return md_text(value) or " "
@@ -58,7 +67,7 @@ def _block(block: Block) -> list[str]:
     if kind == "notice":
         return [f"> **⚠ {md_text(block['text'])}**", ""]
     if kind == "para":
-        text = md_text(block["text"])
+        text = md_inline(block["text"])
         if block.get("label"):
             text = f"**{md_text(block['label'])}** {text}"
         elif block.get("muted"):
@@ -66,7 +75,7 @@ def _block(block: Block) -> list[str]:
         return [text, ""]
     if kind == "bullets":
         return [
-            f"- {md_text(i['text'])}" + (f" — *{md_text(i['note'])}*" if i["note"] else "")
+            f"- {md_inline(i['text'])}" + (f" — *{md_text(i['note'])}*" if i["note"] else "")
             for i in block["items"]
         ] + [""]
     if kind == "table":

@@ -13,6 +13,7 @@ import io
 from pathlib import Path
 
 from advisor.report.blocks import Block
+from advisor.report.formatting import without_backticks
 from advisor.report.sections import report_blocks
 
 FONT = "DejaVu"
@@ -34,15 +35,30 @@ def font_dir() -> Path:
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
-def _new_pdf(title: str):
+SMOKE_MARK = "SMOKE RUN: built-in tiny model, the numbers test the pipeline only"
+
+
+def _new_pdf(title: str, smoke: bool = False):
     from fpdf import FPDF
 
     class ReportPDF(FPDF):
+        def header(self) -> None:
+            if not smoke:
+                return
+            # on every page: a page read alone (printed, forwarded) must still say it
+            self.set_y(5)
+            self.set_font(FONT, "B", 7.5)
+            self.set_text_color(120, 80, 0)
+            self.set_fill_color(*WARN_FILL)
+            self.cell(0, 5, f"⚠ {SMOKE_MARK}", align="C", fill=True)
+            self.set_y(self.t_margin)
+
         def footer(self) -> None:
             self.set_y(-12)
             self.set_font(FONT, "", 7.5)
             self.set_text_color(*MUTED)
-            self.cell(0, 6, f"advisor report · page {self.page_no()}/{{nb}}", align="C")
+            mark = "SMOKE RUN · " if smoke else ""
+            self.cell(0, 6, f"{mark}advisor report · page {self.page_no()}/{{nb}}", align="C")
 
     pdf = ReportPDF(format="A4", unit="mm")
     fonts = font_dir()
@@ -220,6 +236,22 @@ def _printable(value, covered: set[int]):
     return value
 
 
+def _plain_code(blocks: list[Block]) -> list[Block]:
+    """Code spans as plain words: the PDF has no inline code style, and a literal backtick
+    reads as a typo."""
+    out = []
+    for block in blocks:
+        block = dict(block)
+        if block["kind"] in ("para", "notice"):
+            block["text"] = without_backticks(block["text"])
+        elif block["kind"] == "bullets":
+            block["items"] = [
+                {**item, "text": without_backticks(item["text"])} for item in block["items"]
+            ]
+        out.append(block)
+    return out
+
+
 def render_pdf(data: dict) -> bytes:
     """The whole report as PDF bytes: wrapped text, tables, charts as PNG images.
 
@@ -229,9 +261,9 @@ def render_pdf(data: dict) -> bytes:
     from advisor.report.charts import render_charts
 
     charts = render_charts(data, "png")
-    pdf = _new_pdf(data["title"])
+    pdf = _new_pdf(data["title"], smoke=bool(data.get("smoke")))
     covered = _covered(pdf)
-    for block in _printable(report_blocks(data), covered):
+    for block in _printable(_plain_code(report_blocks(data)), covered):
         kind = block["kind"]
         if kind == "heading":
             _heading(pdf, block)

@@ -82,6 +82,7 @@ def _arm(name: str, raw: Any) -> dict[str, Any]:
         "metrics": metrics,
         "latency_ms": _numbers(raw.get("latency_ms"), ("p50", "p95", "mean")),
         "peak_memory_mb": finite(raw.get("peak_memory_mb")),
+        "memory_added_mb": finite(raw.get("memory_added_mb")),
         "tokens": _numbers(raw.get("tokens"), ("prompt_mean", "output_mean")),
     }
 

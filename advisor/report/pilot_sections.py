@@ -35,6 +35,7 @@ def _arms_tables(pilot: dict, ci_level: int) -> list[Block]:
             a["label"],
             fmt.ms(a["latency_ms"].get("p50")),
             fmt.ms(a["latency_ms"].get("p95")),
+            fmt.integer(a["memory_added_mb"]),
             fmt.integer(a["peak_memory_mb"]),
             fmt.integer(a["tokens"].get("prompt_mean")),
             fmt.integer(a["tokens"].get("output_mean")),
@@ -48,12 +49,19 @@ def _arms_tables(pilot: dict, ci_level: int) -> list[Block]:
                 "Arm",
                 "Latency p50 (ms)",
                 "Latency p95 (ms)",
-                "Peak memory (MB)",
+                "Memory added by the arm (MB)",
+                "Process peak (MB)",
                 "Prompt tokens",
                 "Output tokens",
             ],
             rows,
-            [3, 1.5, 1.5, 1.5, 1.5, 1.5],
+            [3, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5],
+        ),
+        para(
+            "Memory added: the arm's own peak over what the process already held when it "
+            "started (the model, libraries, earlier arms). Process peak: the whole process's "
+            "resident memory at its highest while the arm ran.",
+            muted=True,
         ),
     ]
     return out
@@ -231,6 +239,12 @@ def _timing(pilot: dict) -> list[Block]:
     return out
 
 
+def _memory(arm: dict) -> float | None:
+    """The arm's own memory: added over the process baseline (older runs: process peak)."""
+    added = arm.get("memory_added_mb")
+    return added if added is not None else arm.get("peak_memory_mb")
+
+
 def chart_ids(pilot: dict) -> list[str]:
     """Charts the pilot has data for (charts.py draws exactly these)."""
     metric = pilot["quality_metric"]
@@ -239,10 +253,46 @@ def chart_ids(pilot: dict) -> list[str]:
     found = {
         "quality": bool(scored),
         "quality_latency": any("p50" in a["latency_ms"] for a in scored),
-        "memory": any(a["peak_memory_mb"] is not None for a in usable),
+        "memory": any(_memory(a) is not None for a in usable),
         "loss": any(t["train_loss"] or t["val_loss"] for t in pilot["training"]),
     }
     return [k for k, ok in found.items() if ok]
+
+
+def _quality_caption(pilot: dict, ci_level: int, smoke: bool) -> str:
+    metric = fmt.label(pilot["quality_metric"] or "", fmt.METRIC_LABELS)
+    caption = (
+        f"Mean {metric} per arm on the {pilot['n_test'] or ''} test items; error bars are "
+        f"{ci_level}% confidence intervals."
+    ).replace("the  test", "the test")
+    means = [
+        a["metrics"][pilot["quality_metric"]].get("mean")
+        for a in pilot["arms"]
+        if pilot["quality_metric"] in a["metrics"]
+    ]
+    if means and all(m == 0 for m in means):
+        # a chart of zero-length bars looks broken: say what it means
+        caption += (
+            f" Every arm scored 0 on {metric}, so there are no bars: no arm got an answer "
+            "right by this measure" + (" (expected of the built-in smoke model)." if smoke else ".")
+        )
+    return caption
+
+
+def headline_chart_blocks(data: dict) -> list[Block]:
+    """What the pilot measured for the decision, as one chart: the primary metric per arm."""
+    pilot = data.get("pilot")
+    if not pilot or "quality" not in chart_ids(pilot):
+        return []
+    metric = fmt.label(pilot["quality_metric"] or "", fmt.METRIC_LABELS)
+    return [
+        {
+            "kind": "chart",
+            "id": "quality",
+            "title": f"Measured evidence: {metric} per arm",
+            "caption": _quality_caption(pilot, data["ci_level"], bool(data.get("smoke"))),
+        }
+    ]
 
 
 def pilot_blocks(data: dict) -> list[Block]:
@@ -285,19 +335,26 @@ def pilot_blocks(data: dict) -> list[Block]:
     out.append(heading("Charts", 3))
     metric = fmt.label(pilot["quality_metric"] or "", fmt.METRIC_LABELS)
     available = chart_ids(pilot)
+    if "quality" in available:
+        out.append(
+            para(
+                f"The chart of {metric} per arm is at the top of the report, under the "
+                "recommendation.",
+                muted=True,
+            )
+        )
     for chart_id, title, caption in (
-        (
-            "quality",
-            f"Quality per arm ({metric})",
-            f"Mean {metric} on the test items; error bars are {data['ci_level']}% confidence "
-            "intervals.",
-        ),
         (
             "quality_latency",
             f"Quality ({metric}) vs median latency",
             "Up and to the left is better: higher quality at lower latency.",
         ),
-        ("memory", "Peak memory per arm", "Peak memory while the arm ran (MB)."),
+        (
+            "memory",
+            "Memory each arm added",
+            "Peak memory each arm added on top of what the process already held (MB); "
+            "runs recorded before this was measured show the process peak instead.",
+        ),
         (
             "loss",
             "LoRA loss curves",

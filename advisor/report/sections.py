@@ -13,7 +13,7 @@ from advisor.report import formatting as fmt
 from advisor.report.blocks import Block, bullets, heading, para, table
 from advisor.report.cost_sections import cost_blocks
 from advisor.report.evidence_sections import evidence_blocks
-from advisor.report.pilot_sections import examples_blocks, pilot_blocks
+from advisor.report.pilot_sections import examples_blocks, headline_chart_blocks, pilot_blocks
 
 PLAN_LABELS = {
     "method": "Method",
@@ -48,20 +48,27 @@ ESTIMATE_COLUMNS = {
 
 
 def _recommendation(data: dict) -> list[Block]:
+    """The first screen: the recommendation, the evidence behind it (one chart of the
+    primary metric per arm with its CIs) and the next step, before any table."""
     rec = data["recommendation"]
     out = [heading("Recommendation")]
     if not rec:
-        return out + [
-            para(
-                "No ranked recommendation: it needs the questionnaire answers, and none "
-                "were given. "
-                "Answer the questionnaire (advisor recommend --answers FILE, or the "
-                "app) and re-run the report with --answers.",
-                muted=True,
-            )
-        ]
+        return (
+            out
+            + [
+                para(
+                    "No ranked recommendation: it needs the questionnaire answers, and none "
+                    "were given. "
+                    "Answer the questionnaire (advisor recommend --answers FILE, or the "
+                    "app) and re-run the report with --answers.",
+                    muted=True,
+                )
+            ]
+            + headline_chart_blocks(data)
+        )
     conf = f" (confidence {rec['confidence_text']})" if rec["confidence_text"] else ""
     out.append(para(f"{rec['primary_label']}{conf}", label="Recommended:"))
+    out += headline_chart_blocks(data)
     if rec["next_step"]:
         out.append(para(rec["next_step"], label="Next step:"))
     out += [
@@ -99,7 +106,11 @@ def _recommendation(data: dict) -> list[Block]:
             )
             rows = []
             for c in o["contributions"]:
-                answers = "; ".join(f"{a['key']} = {fmt.plain(a['value'])}" for a in c["answers"])
+                answers = "; ".join(
+                    f"{_label(a['key'])}: "
+                    f"{answer_text(a['key'], a['value'], a.get('answered', True))}"
+                    for a in c["answers"]
+                )
                 rows.append(
                     (
                         f"{c['rule']}: {fmt.signed(c['delta'])}",
@@ -113,6 +124,13 @@ def _recommendation(data: dict) -> list[Block]:
             bullets([(r["text"], r["source"] or None) for r in rec["general_reasons"]]),
         ]
     return out
+
+
+def _label(key: str) -> str:
+    from advisor.decide.questionnaire import QUESTION_BY_KEY
+
+    q = QUESTION_BY_KEY.get(key)
+    return q.label.rstrip("?") if q is not None else key
 
 
 def _scalar(value: Any) -> bool:
@@ -168,17 +186,39 @@ def _plan(data: dict) -> list[Block]:
     return out
 
 
+def answer_text(key: str, value: Any, answered: bool = True) -> str:
+    """An answer as words ('open weights (we hold them)', 'yes'), defaults marked."""
+    from advisor.decide.questionnaire import choice_label
+
+    if isinstance(value, list | tuple):
+        text = ", ".join(choice_label(key, v) for v in value) if value else "(none)"
+    elif isinstance(value, str) and value:
+        text = choice_label(key, value) if key != "task" else value
+    else:
+        text = fmt.plain(value)
+    return text if answered else f"{text} (default: not answered)"
+
+
 def _answers(data: dict) -> list[Block]:
-    out = [heading("Your answers")]
     if data["answers"] is None:
-        return out + [para("No questionnaire answers were given.", muted=True)]
-    return out + [
-        table(
-            ["Question", "Answer"],
-            [[a["key"], fmt.plain(a["value"])] for a in data["answers"]],
-            [2, 4],
-        )
+        return [heading("Your answers"), para("No questionnaire answers were given.", muted=True)]
+    if not data.get("answers_given", True):
+        out = [
+            heading("Answers used: the documented defaults"),
+            para(
+                "No questionnaire answers were given, so the recommendation used the "
+                "documented default for every question: none of these are yours. Answer the "
+                "questionnaire to replace them.",
+                muted=True,
+            ),
+        ]
+    else:
+        out = [heading("Your answers")]
+    rows = [
+        [a.get("label") or a["key"], answer_text(a["key"], a["value"], a.get("answered", True))]
+        for a in data["answers"]
     ]
+    return out + [table(["Question", "Answer"], rows, [3, 3])]
 
 
 def report_blocks(data: dict) -> list[Block]:

@@ -12,10 +12,47 @@ from typing import Any
 
 import streamlit as st
 
-from advisor.report.pilot_data import METRIC_ORDER
-from advisor.ui.results_view import arm_label, metric_label, metric_rows
+from advisor.ui.results_view import arm_label, metric_label, metric_order, metric_rows
 
 AXIS_TITLE = "mean, with its 95% confidence interval"
+
+
+def all_zero_note(rows: list[dict[str, Any]], smoke: bool) -> None:
+    """A chart whose every bar is 0 looks empty or broken: say what it shows."""
+    if rows and all(r["mean"] == 0 for r in rows):
+        why = " (expected of the built-in smoke model)" if smoke else ""
+        st.caption(
+            f"Every score here is 0: no arm got an answer right by these measures{why}, "
+            "so the chart has no bars."
+        )
+
+
+def primary_chart(tidy: dict[str, Any]) -> bool:
+    """The decision's evidence in one chart: the primary metric per arm, with 95% CIs."""
+    import altair as alt
+
+    order = metric_order(tidy)
+    if not order:
+        return False
+    metric = metric_label(order[0])
+    rows = [r for r in metric_rows(tidy) if r["metric"] == metric]
+    if not rows:
+        return False
+    scale = alt.Scale(domain=[0, 1])
+    title = f"{metric} (95% CI)"
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("arm:N", title=None, sort=None, axis=alt.Axis(labelLimit=220)),
+        tooltip=["arm:N", alt.Tooltip("mean:Q", format=".3f"), "ci_low:Q", "ci_high:Q"],
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X("mean:Q", title=title, scale=scale), color=alt.Color("arm:N", legend=None)
+    )
+    errors = base.mark_errorbar(ticks=True).encode(
+        x=alt.X("ci_low:Q", title=title, scale=scale), x2="ci_high:Q"
+    )
+    st.altair_chart((bars + errors).properties(height=alt.Step(26)), width="stretch")
+    all_zero_note(rows, tidy.get("smoke", False))
+    return True
 
 
 def quality_chart(tidy: dict[str, Any]) -> bool:
@@ -46,6 +83,7 @@ def quality_chart(tidy: dict[str, Any]) -> bool:
         .facet(row=alt.Row("metric:N", header=header, sort=None))
     )
     st.altair_chart(chart)
+    all_zero_note(rows, tidy.get("smoke", False))
     return True
 
 
@@ -131,18 +169,20 @@ def cost_charts(tidy: dict[str, Any]) -> bool:
     for arm, block in tidy["arms"].items():
         if block["status"] != "ok":
             continue
-        metric = next((m for m in METRIC_ORDER if m in block["metrics"]), None)
+        metric = next((m for m in metric_order(tidy) if m in block["metrics"]), None)
         rows.append(
             {
                 "arm": arm_label(arm),
                 "latency_ms": block["latency_ms"].get("p50"),
                 "quality": block["metrics"][metric]["mean"] if metric else None,
                 "metric": metric_label(metric) if metric else "",
-                "peak_memory_mb": block["peak_memory_mb"],
+                "memory_mb": block["memory_added_mb"]
+                if block["memory_added_mb"] is not None
+                else block["peak_memory_mb"],
             }
         )
     scatter = [r for r in rows if r["latency_ms"] is not None and r["quality"] is not None]
-    memory = [r for r in rows if r["peak_memory_mb"] is not None]
+    memory = [r for r in rows if r["memory_mb"] is not None]
     if not scatter and not memory:
         return False
     left, right = st.columns(2)
@@ -162,8 +202,11 @@ def cost_charts(tidy: dict[str, Any]) -> bool:
             st.altair_chart(chart, width="stretch")
     if memory:
         with right:
-            st.caption("Peak memory per arm (MB)")
-            st.bar_chart(memory, x="arm", y="peak_memory_mb", horizontal=True, sort=False)
+            st.caption(
+                "Memory each arm added over what the process already held (MB); older runs "
+                "show the process peak"
+            )
+            st.bar_chart(memory, x="arm", y="memory_mb", horizontal=True, sort=False)
     return True
 
 

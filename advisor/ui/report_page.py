@@ -15,13 +15,14 @@ from typing import Any
 import streamlit as st
 
 from advisor.decide.evidence import load_evidence
-from advisor.decide.questionnaire import answers_to_dict, parse_answers
+from advisor.decide.questionnaire import parse_answers
 from advisor.decide.recommend import recommend
 from advisor.errors import AdvisorError
 from advisor.pilot import jobs
 from advisor.ui import evidence_view, state, widgets
-from advisor.ui.charts import all_charts
+from advisor.ui.charts import all_charts, primary_chart
 from advisor.ui.results_view import arms_table, tidy
+from advisor.ui.texts import app_next_step
 from advisor.ui.widgets import approach_label, escape_md, smoke_banner
 
 NO_RUN = "(questionnaire only)"
@@ -36,11 +37,22 @@ FILES_KEY = "report_files"  # last rendered payloads, also read by the tests
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def report_files(run_dir: str | None, stamp: float, answers_json: str) -> dict[str, bytes]:
-    """Every report format as bytes; ``stamp`` (results.json mtime) invalidates the cache."""
+    """Every report format as bytes; ``stamp`` (results.json mtime) invalidates the cache.
+
+    ``answers_json`` holds only the answered questions: the rest are shown as defaults and
+    do not count towards the confidence. The next step is worded for the app.
+    """
     from advisor.report import build_report, render_html, render_json, render_markdown, render_pdf
 
-    answers = parse_answers(json.loads(answers_json))
-    data = build_report(run_dir, answers=answers)
+    given = json.loads(answers_json)
+    data = build_report(
+        run_dir, answers=parse_answers(given) if given else None, answered=set(given)
+    )
+    rec = data.get("recommendation")
+    if rec and rec.get("next_step"):
+        worded = app_next_step(rec["next_step"])
+        data["summary"] = data["summary"].replace(rec["next_step"].rstrip("."), worded.rstrip("."))
+        rec["next_step"] = worded
     return {
         "md": render_markdown(data).encode("utf-8"),
         "html": render_html(data).encode("utf-8"),
@@ -76,18 +88,23 @@ def _pick_run() -> Path | None:
     return jobs.run_path(choice, state.root())
 
 
+def download_name(run_dir: Path | None, fmt: str) -> str:
+    """``advisor-report-<run>.html``: several downloads must not all be report.html."""
+    return f"advisor-report-{run_dir.name if run_dir else 'questionnaire'}.{fmt}"
+
+
 def _downloads(run_dir: Path | None, answers_json: str) -> None:
     stamp = (run_dir / "results.json").stat().st_mtime if run_dir else 0.0
     with st.spinner("Rendering the report (charts take a few seconds)…"):
         files = report_files(str(run_dir) if run_dir else None, stamp, answers_json)
     st.session_state[FILES_KEY] = files
-    cols = st.columns(2)
+    cols = st.columns(4)
     labels = {"md": "Markdown", "html": "HTML", "pdf": "PDF", "json": "JSON"}
     for i, (fmt, payload) in enumerate(files.items()):
-        cols[i % 2].download_button(
+        cols[i % 4].download_button(
             f"Download {labels[fmt]}",
             data=payload,
-            file_name=f"report.{fmt}",
+            file_name=download_name(run_dir, fmt),
             mime=MIME[fmt],
             key=f"r__dl_{fmt}",
             width="stretch",
@@ -148,7 +165,9 @@ def _finetune_plan(plan: dict[str, Any] | None) -> None:
         value = plan.get(key)
         if value is None:
             continue
-        if isinstance(value, list):
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, list):
             value = ", ".join(map(str, value))
         elif isinstance(value, float):
             value = f"{value:.3g}"
@@ -207,6 +226,7 @@ def _export_download(plan: dict[str, Any] | None, run_dir: Path | None) -> None:
 
 def render() -> None:
     st.title("Recommendation and report")
+    given = state.answered()
     answers = state.answers()
     run_dir = _pick_run()
     results = jobs.job_status(run_dir).results if run_dir is not None else None
@@ -225,31 +245,58 @@ def render() -> None:
             widgets.error(f"The pilot results cannot be weighed in: {exc}")
     if answers.task:
         st.markdown(f"**Task:** {escape_md(answers.task)}")
-    rec = recommend(answers, evidence).to_dict()
+    counted = set(given) - {"task"}
+    if not counted and not (evidence is not None and evidence.prompting_evaluated):
+        st.info(
+            "No recommendation yet: answer the questionnaire (or run a pilot with a real "
+            "model). Unanswered questions do not count as answers."
+        )
+        st.page_link("advisor/ui/pages/questionnaire.py", label="Go to the Questionnaire")
+        if results is not None:
+            _pilot_details(results, run_dir)
+        return
+    rec = recommend(answers, evidence, answered=set(given)).to_dict()
+    clean = tidy(results) if results is not None else None
+
+    # first screen: the recommendation, the evidence behind it and the next step
     left, right = st.columns([3, 2])
     with left:
         widgets.headline(rec)
-        st.markdown("**Download the report**")
-        answers_json = json.dumps(answers_to_dict(answers), sort_keys=True)
-        try:
-            _downloads(run_dir if results is not None else None, answers_json)
-        except AdvisorError as exc:
-            widgets.error(f"The report cannot be rendered: {exc}")
-        if results is not None and run_dir is not None:
-            _eval_download(run_dir)
     with right:
-        st.markdown("**Scores** (higher = more suitable)")
-        scores = [
-            {"approach": approach_label(a), "score": rec["scores"][a]} for a in rec["ranking"]
-        ]
-        st.bar_chart(scores, x="approach", y="score", horizontal=True, height=200, sort=False)
-        _finetune_plan(rec.get("finetune_plan"))
-        _export_download(rec.get("finetune_plan"), run_dir if results is not None else None)
+        if clean is not None:
+            st.markdown("**Measured evidence**")
+            if not primary_chart(clean):
+                st.caption("No arm has a quality score to show.")
+        else:
+            _scores_chart(rec)
+    st.markdown("**Download the report**")
+    try:
+        _downloads(run_dir if results is not None else None, json.dumps(given, sort_keys=True))
+    except AdvisorError as exc:
+        widgets.error(f"The report cannot be rendered: {exc}")
+    if results is not None and run_dir is not None:
+        _eval_download(run_dir)
+
+    # then the details
     with st.expander("Why: every reason, with its source", expanded=True):
         widgets.reasons(rec)
+    if clean is not None:
+        st.markdown("**Scores** (higher = more suitable)")
+        _scores_chart(rec)
+    _finetune_plan(rec.get("finetune_plan"))
+    _export_download(rec.get("finetune_plan"), run_dir if results is not None else None)
     if results is not None:
-        st.subheader("Pilot evidence")
-        clean = tidy(results)
-        st.dataframe(arms_table(clean), hide_index=True, width="stretch")
-        all_charts(clean)
-        evidence_view.render(results, run_dir)  # data curve, seed spread, run comparison
+        _pilot_details(results, run_dir)
+
+
+def _scores_chart(rec: dict[str, Any]) -> None:
+    scores = [{"approach": approach_label(a), "score": rec["scores"][a]} for a in rec["ranking"]]
+    st.bar_chart(scores, x="approach", y="score", horizontal=True, height=200, sort=False)
+
+
+def _pilot_details(results: dict[str, Any], run_dir: Path | None) -> None:
+    st.subheader("Pilot evidence")
+    clean = tidy(results)
+    st.dataframe(arms_table(clean), hide_index=True, width="stretch")
+    all_charts(clean)
+    evidence_view.render(results, run_dir)  # data curve, seed spread, run comparison

@@ -71,6 +71,7 @@ def _arm(block: dict[str, Any]) -> dict[str, Any]:
             if (v := num(raw)) is not None
         },
         "peak_memory_mb": num(block.get("peak_memory_mb")),
+        "memory_added_mb": num(block.get("memory_added_mb")),
         "train": {
             "seconds": num(train.get("seconds")),
             "train_loss": _curve(train.get("train_loss")),
@@ -158,13 +159,25 @@ def arms_table(tidy_results: dict[str, Any]) -> list[dict[str, Any]]:
         for metric in metric_order(tidy_results):
             if value := block["metrics"].get(metric):
                 row[metric_label(metric)] = mean_ci(value)
-        if (p50 := block["latency_ms"].get("p50")) is not None:
-            row["latency p50 (ms)"] = round(p50, 1)
-        if block["peak_memory_mb"] is not None:
-            row["peak memory (MB)"] = round(block["peak_memory_mb"])
-        if block["train"] and block["train"]["seconds"] is not None:
-            row["train (s)"] = round(block["train"]["seconds"], 1)
-        if block["error"]:
-            row["error"] = block["error"][:200]
+        row["latency p50 (ms)"] = _cell(block["latency_ms"].get("p50"), 1)
+        row[MEMORY_ADDED] = _cell(block["memory_added_mb"], 0)
+        row[PROCESS_PEAK] = _cell(block["peak_memory_mb"], 0)
+        row["train (s)"] = _cell((block["train"] or {}).get("seconds"), 1)
+        row["error"] = (block["error"] or "")[:200]
         table.append(row)
-    return table
+    # one set of columns for every row, blank where an arm has no value (a table would
+    # print None there), and a column nobody filled is left out
+    columns = list(dict.fromkeys(k for row in table for k in row))
+    filled = [c for c in columns if any(row.get(c) not in (None, "") for row in table)]
+    return [{c: row.get(c, "") for c in filled} for row in table]
+
+
+MEMORY_ADDED = "memory added (MB)"  # over what the process held when the arm started
+PROCESS_PEAK = "process peak (MB)"
+
+
+def _cell(value: float | None, digits: int) -> str:
+    """A number for a table cell; '' when missing (never None)."""
+    if value is None:
+        return ""
+    return f"{value:.{digits}f}"

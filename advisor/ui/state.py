@@ -7,6 +7,7 @@ change the returned dict and call ``save()``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,14 @@ import streamlit as st
 from advisor.decide.questionnaire import Answers, answers_to_dict, parse_answers
 from advisor.errors import AdvisorError
 from advisor.pilot.jobs import run_path, runs_root
-from advisor.ui.store import load_session, new_token, save_session, valid_token
+from advisor.ui.store import (
+    load_last_answers,
+    load_session,
+    new_token,
+    save_last_answers,
+    save_session,
+    valid_token,
+)
 
 SESSION_KEY = "advisor_session"
 TOKEN_KEY = "advisor_token"
@@ -40,6 +48,11 @@ def session() -> dict[str, Any]:
             st.session_state[SESSION_KEY] = load_session(root(), token)
         except OSError:
             st.session_state[SESSION_KEY] = {}
+        if "answers" not in st.session_state[SESSION_KEY]:
+            # a new tab: start from this user's last answers, not an empty questionnaire
+            last = _valid_answers(load_last_answers())
+            if last:
+                st.session_state[SESSION_KEY]["answers"] = last
     if st.query_params.get(QUERY_KEY) != token:
         st.query_params[QUERY_KEY] = token  # page switches clear the query string
     return st.session_state[SESSION_KEY]
@@ -53,20 +66,41 @@ def save() -> None:
         st.warning(msg.replace("$", "\\$"))
 
 
+def _valid_answers(raw: Any) -> dict[str, Any]:
+    """The answered questions of a stored dict; {} when it does not validate."""
+    if not isinstance(raw, dict):
+        return {}
+    try:
+        parse_answers(raw)
+    except AdvisorError:
+        return {}
+    return dict(raw)
+
+
+def answered() -> dict[str, Any]:
+    """Only the questions the user answered (what the questionnaire saves)."""
+    return _valid_answers(session().get("answers"))
+
+
 def answers() -> Answers:
     """The current answers (defaults for anything unanswered or unreadable)."""
-    try:
-        return parse_answers(session().get("answers") or {})
-    except AdvisorError:
-        return Answers()
+    return parse_answers(answered())
 
 
-def set_answers(value: Answers) -> None:
+def set_answered(value: dict[str, Any]) -> None:
+    """Keep the answered questions: in the session, and as this user's last answers."""
     data = session()
-    new = answers_to_dict(value)
+    new = _valid_answers(value)
     if data.get("answers") != new:
         data["answers"] = new
         save()
+        with contextlib.suppress(OSError):  # a convenience: the session file holds them too
+            save_last_answers(new)
+
+
+def set_answers(value: Answers) -> None:
+    """Every question answered (e.g. loaded from a file that gives them all)."""
+    set_answered(answers_to_dict(value))
 
 
 def current_run() -> Path | None:

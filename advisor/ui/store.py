@@ -7,6 +7,10 @@ token and reads back the answers, the chosen data and the current run from
 ``RUNS/_sessions/<token>.json``. The file is small JSON, written atomically on every
 change. Tokens are generated here and checked against a strict pattern before they touch
 a path.
+
+The last questionnaire answers are also kept per user of this machine
+(``$ADVISOR_CACHE/app/last_answers.json``, beside the model and embedding caches), so a
+new tab, which has no token yet, starts from them instead of an empty questionnaire.
 """
 
 from __future__ import annotations
@@ -44,3 +48,22 @@ def load_session(root: Path, token: str) -> dict[str, Any]:
 
 def save_session(root: Path, token: str, data: dict[str, Any]) -> None:
     atomic_write_json(_path(root, token), data)
+
+
+LAST_ANSWERS = ("app", "last_answers.json")
+
+
+def last_answers_path() -> Path:
+    from advisor.retrieval.embeddings import default_cache_dir
+
+    return default_cache_dir().joinpath(*LAST_ANSWERS)
+
+
+def load_last_answers() -> dict[str, Any]:
+    """This machine user's last answers (only the questions they answered), or {}."""
+    data = read_json(last_answers_path())
+    return data if isinstance(data, dict) else {}
+
+
+def save_last_answers(answers: dict[str, Any]) -> None:
+    atomic_write_json(last_answers_path(), answers)

@@ -13,6 +13,7 @@ No Streamlit here: the pages call these functions and show the ``AdvisorError`` 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -28,15 +29,35 @@ KB_SUFFIXES = KB_TABLE_SUFFIXES + KB_DOC_SUFFIXES
 UPLOADS_DIR = "_uploads"
 MAX_KB_FILES = 2_000
 MAX_ZIP_MEMBERS = 1_000
+MAX_ROWS = 100_000  # rows per examples file, as the loaders read it (shown by the uploader)
+SPREADSHEET_ADVICE = (
+    "open it in Excel (or LibreOffice, Numbers) and save it as 'CSV UTF-8 (comma "
+    "delimited)', then upload the .csv"
+)
+# What a file really is, from its first bytes: the extension may say .csv all the same.
+_SIGNATURES = (
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel (.xls) workbook"),
+    (b"%PDF", "a PDF document"),
+)
+_SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+
+
+def sniff_binary(name: str, content: bytes) -> None:
+    """Refuse a spreadsheet, archive or PDF by its content, saying how to export a CSV."""
+    for magic, what in _SIGNATURES:
+        if content.startswith(magic):
+            raise DataError(f"{name!r} is {what}, not a text table: {SPREADSHEET_ADVICE}")
 
 
 def check_upload(name: str, size: int, allowed: tuple[str, ...], what: str, limit: int) -> str:
     """The file's lower-case suffix, or a DataError that says what is accepted."""
     suffix = Path(name or "").suffix.lower()
     if suffix not in allowed:
+        advice = f"; {SPREADSHEET_ADVICE}" if suffix in _SPREADSHEET_SUFFIXES else ""
         raise DataError(
             f"{name!r} is not a supported {what}: use {', '.join(allowed)} "
-            f"(the file type is read from the extension)"
+            f"(the file type is read from the extension){advice}"
         )
     if size > limit:
         raise DataError(
@@ -71,10 +92,53 @@ def save_examples(name: str, content: bytes, root: Path, limit: int) -> Path:
 
     A ``.zip`` must hold a Hugging Face datasets folder (``save_to_disk``); it is unpacked
     next to the stored zip and the dataset folder inside is returned.
+
+    Any other file is read as a table before it is kept: one that cannot be read (a spreadsheet,
+    broken quoting, bad JSON, not UTF-8) is deleted again and refused with a message that
+    names the uploaded file, never our stored copy.
     """
     suffix = check_upload(name, len(content), EXAMPLE_SUFFIXES, "examples file", limit)
+    if suffix != ".zip":
+        sniff_binary(name, content)
     path = _write(_folder(root, b"examples", content) / f"examples{suffix}", content)
-    return _unzip_dataset(path, name, limit) if suffix == ".zip" else path
+    try:
+        if suffix == ".zip":
+            return _unzip_dataset(path, name, limit)
+        read_columns(path)
+    except DataError as exc:
+        if suffix == ".zip":  # its folder is this upload's alone (named by its content)
+            _remove_tree(path.parent)
+        discard(path)
+        raise DataError(shown_as(str(exc), {path: name})) from None
+    return path
+
+
+def _remove_tree(folder: Path) -> None:
+    import shutil
+
+    if folder.parent.name == UPLOADS_DIR:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def discard(path: Path) -> None:
+    """Delete a refused upload (and its folder, once empty): nothing rejected is kept."""
+    path = Path(path)
+    if path.is_file():
+        path.unlink(missing_ok=True)
+    folder = path.parent
+    if folder.parent.name == UPLOADS_DIR:
+        for leftover in folder.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty: another upload's file lives there
+            folder.rmdir()
+
+
+def shown_as(message: str, names: dict[Path, str]) -> str:
+    """A message about stored copies, naming the files the user uploaded instead."""
+    for path, name in names.items():
+        for form in (str(path), str(Path(path).resolve())):
+            message = message.replace(repr(form), repr(name)).replace(form, repr(name))
+    return message
 
 
 def _unzip_dataset(path: Path, name: str, limit: int) -> Path:
@@ -142,10 +206,30 @@ def save_knowledge_base(files: list[tuple[str, bytes]], root: Path, limit: int) 
         )
     what = "knowledge-base file"
     suffixes = [check_upload(n, len(c), KB_SUFFIXES, what, limit) for n, c in files]
+    for name, content in files:
+        sniff_binary(name, content)
     if len(files) == 1 and suffixes[0] in KB_TABLE_SUFFIXES:
         name, content = files[0]
-        return _write(_folder(root, b"kb", content) / f"kb{suffixes[0]}", content)
+        path = _write(_folder(root, b"kb", content) / f"kb{suffixes[0]}", content)
+        try:
+            load_knowledge_base(path)
+        except DataError as exc:
+            discard(path)
+            raise DataError(shown_as(str(exc), {path: name})) from None
+        return path
     folder = _folder(root, b"kb-many", *(p for n, c in files for p in (n.encode(), c)))
+    try:
+        return _merge_kb(files, suffixes, folder)
+    except DataError:
+        for leftover in folder.iterdir():
+            discard(leftover)
+        discard(folder / "kb.jsonl")
+        raise
+
+
+def _merge_kb(files: list[tuple[str, bytes]], suffixes: list[str], folder: Path) -> Path:
+    from advisor.data.load import load_knowledge_base
+
     documents: list[dict[str, str]] = []
     for index, ((name, content), suffix) in enumerate(zip(files, suffixes, strict=True)):
         if suffix in KB_DOC_SUFFIXES:
@@ -161,7 +245,7 @@ def save_knowledge_base(files: list[tuple[str, bytes]], root: Path, limit: int) 
         try:
             loaded = load_knowledge_base(part)
         except DataError as exc:  # name the file the user knows, not our generated one
-            raise DataError(str(exc).replace(str(part), repr(name))) from None
+            raise DataError(shown_as(str(exc), {part: name})) from None
         documents.extend({"id": d.id, "text": d.text, "source": name} for d in loaded)
     seen: dict[str, str] = {}
     for doc in documents:
@@ -194,7 +278,7 @@ def detect_examples(path: str | Path) -> tuple[list[str], str]:
     from advisor.data.load import DEFAULT_MAX_BYTES
 
     what = "examples file"
-    table = read_table(check_path(path, what), DEFAULT_MAX_BYTES, 100_000, what)
+    table = read_table(check_path(path, what), DEFAULT_MAX_BYTES, MAX_ROWS, what)
     return list(table.columns), detect_format(table.columns)
 
 

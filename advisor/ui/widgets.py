@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from advisor.report.formatting import APPROACH_LABELS, SMOKE_NOTICE, label
+from advisor.ui.texts import app_next_step, grouped_constraints
 
 SMOKE_TITLE = "Smoke run: built-in tiny model."
 # Enough to stop links, images, HTML, code, emphasis, LaTeX ($), icons and emoji (:x:) in
@@ -33,13 +34,14 @@ def error(message: object) -> None:
     st.error(escape_md(message), icon=":material/error:")
 
 
-def smoke_banner(results: dict[str, Any] | None) -> bool:
+def smoke_banner(results: dict[str, Any] | None, show_notes: bool = True) -> bool:
     """Warn whenever numbers come from the built-in model; True when it was shown."""
     if not results or not results.get("smoke"):
         return False
     st.warning(f"**{SMOKE_TITLE}** {SMOKE_NOTICE}", icon=":material/science:")
-    for note in results.get("notes") or []:  # e.g. why the default model could not be had
-        st.caption(escape_md(str(note)))
+    if show_notes:  # e.g. why the default model could not be had
+        for note in results.get("notes") or []:
+            st.caption(escape_md(str(note)))
     return True
 
 
@@ -51,15 +53,10 @@ def headline(rec: dict[str, Any]) -> None:
     """Primary approach, confidence, what is ruled out or must wait, and the next step."""
     st.metric("Recommended approach", approach_label(rec["primary"]))
     st.caption(f"Confidence: **{rec.get('confidence', '?')}** (margin between the top two)")
-    unavailable = rec.get("unavailable") or {}
-    held = rec.get("held") or {}
-    for approach in rec.get("ranking") or []:
-        if approach in unavailable:
-            text = md_keep_code(unavailable[approach])
-            st.caption(f"**{approach_label(approach)}** ruled out: {text}")
-        elif approach in held:
-            st.caption(f"**{approach_label(approach)}** must wait: {md_keep_code(held[approach])}")
-    st.markdown(f"**Next step:** {md_keep_code(rec.get('next_step') or '')}")
+    for names, verb, text in grouped_constraints(rec):
+        who = " and ".join(f"**{approach_label(a)}**" for a in names)
+        st.caption(f"{who} {verb}: {md_keep_code(text)}")
+    st.markdown(f"**Next step:** {md_keep_code(app_next_step(rec.get('next_step') or ''))}")
 
 
 def scores_table(rec: dict[str, Any]) -> None:
@@ -74,13 +71,15 @@ def scores_table(rec: dict[str, Any]) -> None:
 
 
 def reasons(rec: dict[str, Any], max_reasons: int | None = None) -> None:
-    """The cited reasons, each with the principle or paper it rests on."""
-    items = rec.get("reasons") or []
+    """The cited reasons, each with the principle or paper it rests on; a reason already
+    shown beside the headline (why an option is ruled out or must wait) is not repeated."""
+    shown_above = {text for _, _, text in grouped_constraints(rec)}
+    items = [r for r in rec.get("reasons") or [] if r.get("text") not in shown_above]
     shown = items if max_reasons is None else items[:max_reasons]
 
     def line(reason: dict[str, Any]) -> str:
         source = escape_md(reason.get("source") or "")
-        return f"- {md_keep_code(reason['text'])}  \n  *{source}*"
+        return f"- {md_keep_code(app_next_step(reason['text']))}  \n  *{source}*"
 
     if shown:
         st.markdown("\n".join(line(r) for r in shown))
