@@ -130,7 +130,7 @@ def main() -> None:
     from app_server import CHROMIUM, CHROMIUM_FLAGS, app_server, have_browser
     from playwright.sync_api import sync_playwright
 
-    from advisor.models.cache import find_cached
+    from advisor.models.cache import find_cached, model_cache_dir
     from advisor.models.hf import DEFAULT_MODEL
 
     if why := have_browser():
@@ -141,7 +141,10 @@ def main() -> None:
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     cli_s, app_s, worker_s, server_cpu, runs = [], [], [], [], []
     with (
-        app_server(tmp / "app", {"ADVISOR_OFFLINE": "1"}) as server,
+        # the app gets its own advisor cache (answers, uploads) but the shared model cache
+        app_server(
+            tmp / "app", {"ADVISOR_OFFLINE": "1", "ADVISOR_MODEL_CACHE": str(model_cache_dir())}
+        ) as server,
         sync_playwright() as p,
     ):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
