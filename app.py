@@ -9,13 +9,10 @@ import streamlit as st
 
 if __name__ == "__main__":  # a browser session (or AppTest) running the script
     st.set_page_config(page_title="advisor: prompting, RAG or finetuning?", layout="wide")
+    from advisor.ui.page_paths import PAGES
+
     st.navigation(
-        [
-            st.Page("advisor/ui/pages/questionnaire.py", title="Questionnaire", default=True),
-            st.Page("advisor/ui/pages/data.py", title="Data"),
-            st.Page("advisor/ui/pages/pilot.py", title="Pilot"),
-            st.Page("advisor/ui/pages/report.py", title="Recommendation and report"),
-        ]
+        [st.Page(path, title=title, default=i == 0) for i, (path, title) in enumerate(PAGES)]
     ).run()
 else:  # `streamlit run app.py` serving the app
     from advisor.ui.hosts import host_guard

@@ -143,7 +143,7 @@ def _broken(path, value):
             {"information": -2},
             "arms.few_shot.failures.information",
         ),
-        (["arms", "few_shot", "latency_ms"], {"p50": float("nan")}, "latency_ms.p50"),
+        (["arms", "few_shot", "latency_ms"], {"p50": "fast"}, "latency_ms.p50"),
         (["comparisons"], {"a": "x"}, "comparisons must be a list"),
         (["comparisons", 0, "p_value"], 1.5, "comparisons[0].p_value"),
         (["comparisons", 0, "a"], None, "comparisons[0].a"),
@@ -492,3 +492,12 @@ def test_the_pilots_data_counts_as_labelled_examples():
     assert piloted[0].effects[F] > 0
     more = recommend(parse_answers({"labeled_examples": 5000}), ev).reasons
     assert "5,000 labelled examples:" in next(r.text for r in more if r.rule == "finetune_data")
+
+
+def test_a_measurement_written_as_null_or_nan_is_not_measured_not_malformed():
+    """The pilot writes NaN as null; the decision and the report read it the same way."""
+    broken = _broken(["arms", "few_shot", "latency_ms"], {"p50": float("nan"), "p95": None})
+    broken["arms"]["few_shot"]["metrics"]["rouge_l"] = {"mean": None, "ci95": None}
+    evidence = evidence_from_results(broken)
+    assert evidence.arms["few_shot"].latency_p50_ms is None
+    assert "rouge_l" not in evidence.arms["few_shot"].metrics

@@ -206,3 +206,30 @@ def test_no_module_is_much_over_the_400_line_guide():
         if (n := len(p.read_text().splitlines())) > 420
     }
     assert long == {}
+
+
+def test_every_app_page_path_exists_and_is_routed():
+    from advisor.ui import page_paths
+
+    root = PACKAGE.parent
+    assert [path for path, _ in page_paths.PAGES] == [
+        page_paths.QUESTIONNAIRE,
+        page_paths.DATA,
+        page_paths.PILOT,
+        page_paths.REPORT,
+    ]
+    assert all((root / path).is_file() for path, _ in page_paths.PAGES)
+    assert "page_paths" in (root / "app.py").read_text()
+
+
+def test_the_pilot_flags_default_to_the_settings_dataclass():
+    """``advisor pilot`` with no options runs exactly ``PilotSettings(data, out)``."""
+    from dataclasses import asdict
+
+    from advisor.cli import build_parser
+    from advisor.cli.pilot import settings_from_args
+    from advisor.pilot.context import PilotSettings
+
+    args = build_parser().parse_args(["pilot", "--data", "d.jsonl", "--out", "run"])
+    from_flags = asdict(settings_from_args(args, "d.jsonl", "run", None))
+    assert from_flags == asdict(PilotSettings(data="d.jsonl", out="run"))

@@ -146,10 +146,12 @@ def test_bad_inputs_are_advisor_errors(tmp_path):
 def test_metric_names_are_ones_mlflow_accepts():
     assert metric_key("bm25", "recall@5") == "bm25.recall_at_5"
     assert metric_key("a b", "c:d") == "a b.c_d"
-    assert pilot_metrics(
-        {
-            "arms": {
-                "x": {"status": "ok", "metrics": {"em": {"mean": float("nan"), "ci95": [0.0, 1.0]}}}
-            }
-        }
-    ) == {"x.em.ci95_lo": 0.0, "x.em.ci95_hi": 1.0}
+    metrics = {
+        "em": {"mean": float("nan"), "ci95": [0.0, 1.0]},  # not measured: nothing logged
+        "f1": {"mean": 0.5, "ci95": [0.4, 0.6]},
+    }
+    assert pilot_metrics({"arms": {"x": {"status": "ok", "metrics": metrics}}}) == {
+        "x.f1.mean": 0.5,
+        "x.f1.ci95_lo": 0.4,
+        "x.f1.ci95_hi": 0.6,
+    }

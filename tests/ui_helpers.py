@@ -6,12 +6,14 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from advisor.ui import page_paths
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGES = {
-    "questionnaire": "advisor/ui/pages/questionnaire.py",
-    "data": "advisor/ui/pages/data.py",
-    "pilot": "advisor/ui/pages/pilot.py",
-    "report": "advisor/ui/pages/report.py",
+    "questionnaire": page_paths.QUESTIONNAIRE,
+    "data": page_paths.DATA,
+    "pilot": page_paths.PILOT,
+    "report": page_paths.REPORT,
 }
 
 

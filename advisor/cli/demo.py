@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from advisor.decide.evidence import load_evidence
     from advisor.decide.questionnaire import parse_answers
     from advisor.decide.recommend import recommend
-    from advisor.finetune.settings import LoraSettings
+    from advisor.finetune.settings import SMOKE_LEARNING_RATE, LoraSettings
     from advisor.models.hf import BUILTIN_MODEL
     from advisor.pilot.context import PilotSettings
     from advisor.pilot.rundir import atomic_write_json
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             test_size=args.test_size,
             embedder=args.embedder,
             # a random tiny model needs a bigger step to move at all; a real one the default
-            lora=LoraSettings(learning_rate=3e-3, seed=args.seed)
+            lora=LoraSettings(learning_rate=SMOKE_LEARNING_RATE, seed=args.seed)
             if args.model == BUILTIN_MODEL
             else LoraSettings(seed=args.seed),
         )
@@ -95,9 +95,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--embedder", help="sentence-transformers id or folder (default MiniLM)")
     from advisor.cli.pilot import test_size_arg
+    from advisor.pilot.context import PilotSettings
 
-    p.add_argument("--test-size", type=test_size_arg, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
+    defaults = PilotSettings(data="", out="")  # the same defaults as `advisor pilot`
+    p.add_argument("--test-size", type=test_size_arg, default=defaults.test_size)
+    p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--quiet", action="store_true")
     p.add_argument(
         "--force",

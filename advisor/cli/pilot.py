@@ -9,10 +9,16 @@ import sys
 from typing import Any
 
 from advisor.catalog import arm_list_help
+from advisor.cli.pilot_api import add_api_arguments, endpoint, finite_number
 from advisor.errors import AdvisorError
 from advisor.pilot.budget import parse_budget
+from advisor.pilot.context import PilotSettings
 
 ARM_HELP = f"comma-separated arms (default: all the data allows): {arm_list_help()}"
+
+# Every flag's default is the settings dataclass's: the CLI, the app and the Python API
+# cannot drift apart.
+_S = PilotSettings(data="", out="")
 
 
 def _size(value: str, allow_zero: bool) -> float:
@@ -45,16 +51,6 @@ def test_size_arg(value: str) -> float:
 
 def _validation_size(value: str) -> float:
     return _size(value, allow_zero=True)
-
-
-def _finite(value: str) -> float:
-    try:
-        v = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number (not {value!r})") from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"must be a finite number (not {value!r})")
-    return v
 
 
 def _positive_int(value: str) -> int:
@@ -93,84 +89,72 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
         help="the metric to lead with (default: by the task's kind: field_accuracy for JSON "
         "outputs, answer_containment for short answers, rouge_l for free text)",
     )
-    p.add_argument("--input-col", default="input")
-    p.add_argument("--output-col", default="output")
-    p.add_argument("--doc-id-col", default="doc_id")
+    p.add_argument("--input-col", default=_S.input_col)
+    p.add_argument("--output-col", default=_S.output_col)
+    p.add_argument("--doc-id-col", default=_S.doc_id_col)
     p.add_argument(
         "--test-size",
         type=test_size_arg,
-        default=0.2,
-        help="fraction (0.2) or count (40) of examples held out (default 0.2)",
+        default=_S.test_size,
+        help=f"fraction (0.2) or count (40) of examples held out (default {_S.test_size})",
     )
     p.add_argument(
         "--validation-size",
         type=_validation_size,
-        default=0.1,
-        help="fraction or count of examples for LoRA early stopping (default 0.1; 0 = none)",
+        default=_S.validation_size,
+        help="fraction or count of examples for LoRA early stopping "
+        f"(default {_S.validation_size}; 0 = none)",
     )
     p.add_argument(
-        "--max-test", type=_positive_int, default=200, help="cap on test items (default 200)"
+        "--max-test",
+        type=_positive_int,
+        default=_S.max_test,
+        help=f"cap on test items (default {_S.max_test})",
     )
-    p.add_argument("--seed", type=int, default=0, help="0 to 2**32-1 (default 0)")
-    p.add_argument("--few-shot-k", type=int, default=4)
-    p.add_argument("--retrieval-k", type=int, default=3)
+    p.add_argument("--seed", type=int, default=_S.seed, help=f"0 to 2**32-1 (default {_S.seed})")
+    p.add_argument("--few-shot-k", type=int, default=_S.few_shot_k)
+    p.add_argument("--retrieval-k", type=int, default=_S.retrieval_k)
     p.add_argument(
         "--embedder", help="sentence-transformers id or folder (default all-MiniLM-L6-v2)"
     )
-    p.add_argument("--batch-size", type=int, default=16, help="generation batch size")
+    p.add_argument("--batch-size", type=int, default=_S.batch_size, help="generation batch size")
     p.add_argument(
         "--max-new-tokens",
         type=_positive_int,
         help="cap on answer tokens (default: bounded by the longest training output)",
     )
     p.add_argument(
-        "--max-rows", type=_positive_int, default=100_000, help="row limit of the examples file"
+        "--max-rows",
+        type=_positive_int,
+        default=_S.max_rows,
+        help="row limit of the examples file",
     )
     p.add_argument(
         "--max-documents",
         type=_positive_int,
-        default=100_000,
+        default=_S.max_documents,
         help="document limit of the knowledge base",
     )
     p.add_argument(
         "--max-bytes",
         type=_positive_int,
-        default=50_000_000,
-        help="size limit of one input file, or of a knowledge-base folder (default 50 MB)",
+        default=_S.max_bytes,
+        help="size limit of one input file, or of a knowledge-base folder "
+        f"(default {_S.max_bytes / 1e6:g} MB)",
     )
-    p.add_argument("--lora-rank", type=int, default=8)
+    p.add_argument("--lora-rank", type=int, default=_S.lora.rank)
     p.add_argument("--lora-alpha", type=int)
-    p.add_argument("--lora-epochs", type=int, default=3)
-    p.add_argument("--lora-lr", type=_finite)
+    p.add_argument("--lora-epochs", type=int, default=_S.lora.epochs)
+    p.add_argument("--lora-lr", type=finite_number)
     p.add_argument("--lora-max-steps", type=int)
-    p.add_argument("--lora-batch-size", type=int, default=8)
-    p.add_argument("--prompt-loss-weight", type=_finite, default=0.0)
+    p.add_argument("--lora-batch-size", type=int, default=_S.lora.batch_size)
+    p.add_argument("--prompt-loss-weight", type=finite_number, default=_S.lora.prompt_loss_weight)
     p.add_argument(
         "--trust-remote-code",
         action="store_true",
         help="allow the model repository to run its own code (off by default)",
     )
-    p.add_argument(
-        "--api-base",
-        help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, OpenAI), e.g. "
-        "http://localhost:8000/v1: the prompting and RAG arms answer through it, the LoRA arms "
-        "keep --model",
-    )
-    p.add_argument("--api-model", help="model name at the endpoint (default: the first listed)")
-    p.add_argument(
-        "--provider",
-        metavar="ID",
-        help="the endpoint by name, in promptfoo's style: ollama:MODEL, openai:MODEL, "
-        "vllm[:URL], llamacpp[:URL]; presets --api-base, --api-model and --api-key-env "
-        "(flags given explicitly win)",
-    )
-    p.add_argument(
-        "--api-key-env",
-        help="NAME of the environment variable holding the API key (default OPENAI_API_KEY, "
-        "or the provider's own; the key itself is never saved)",
-    )
-    p.add_argument("--api-concurrency", type=int, default=4, help="requests in flight (4)")
-    p.add_argument("--api-timeout", type=_finite, default=60.0, help="seconds per request (60)")
+    add_api_arguments(p, _S)
     p.add_argument(
         "--mlflow",
         metavar="URI",
@@ -194,27 +178,19 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | None):
     from advisor.cli.pilot_evidence import evidence_settings
     from advisor.errors import AdvisorError
-    from advisor.finetune.settings import LoraSettings
+    from advisor.finetune.settings import SMOKE_LEARNING_RATE, LoraSettings
     from advisor.models.hf import BUILTIN_MODEL
-    from advisor.pilot.context import PilotSettings
 
     arms = tuple(a.strip() for a in (args.arms or "").split(",") if a.strip())
     smoke = (args.model or "") == BUILTIN_MODEL
-    api_base, api_model, key_env = args.api_base, args.api_model, args.api_key_env
     try:
-        if getattr(args, "provider", None):
-            from advisor.models.openai_api.providers import parse_provider
-
-            preset = parse_provider(args.provider)
-            api_base = api_base or preset.base_url
-            api_model = api_model or preset.model
-            key_env = key_env or preset.key_env
+        api_base, api_model, key_env = endpoint(args)
         lora = LoraSettings(
             rank=args.lora_rank,
             alpha=args.lora_alpha or 2 * args.lora_rank,
             epochs=args.lora_epochs,
             # a random tiny model needs a bigger step to move in a few epochs
-            learning_rate=args.lora_lr or (3e-3 if smoke else 2e-4),
+            learning_rate=args.lora_lr or (SMOKE_LEARNING_RATE if smoke else _S.lora.learning_rate),
             max_steps=args.lora_max_steps,
             batch_size=args.lora_batch_size,
             prompt_loss_weight=args.prompt_loss_weight,
@@ -245,7 +221,7 @@ def settings_from_args(args: argparse.Namespace, data: str, out: str, kb: str | 
             trust_remote_code=args.trust_remote_code,
             api_base=api_base,
             api_model=api_model,
-            api_key_env=key_env or "OPENAI_API_KEY",
+            api_key_env=key_env or _S.api_key_env,
             api_concurrency=args.api_concurrency,
             api_timeout_s=args.api_timeout,
             mlflow=args.mlflow,

@@ -1,19 +1,14 @@
-"""What the decision rules need from a pilot's results.json, read once and checked.
+"""What the decision rules need from a pilot's results.json: questions, not nested JSON.
 
-Why a separate, small view of the results: the rules should ask questions ("did a RAG arm
-beat the best prompting arm, significantly?") rather than walk nested JSON, and a broken
-results.json should fail here with a message naming the field, not as a ``KeyError`` deep
-inside a rule.
-
-Significance is decided here, the same way ``advisor.evaluation.stats`` does it: p < 0.05 *and* the
-95% interval excludes 0. A smoke run (the built-in tiny model) is read and cited but
-carries zero weight: it tests the pipeline, not the decision.
+Why a view over :mod:`advisor.schema` (the one checked reader of results.json): the rules
+should ask "did a RAG arm beat the best prompting arm, significantly?" rather than walk the
+file, and a broken results.json fails in the reader with a message naming the field, not
+as a ``KeyError`` deep inside a rule. A smoke run (the built-in tiny model) is read and
+cited but carries zero weight: it tests the pipeline, not the decision.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +16,7 @@ from typing import Any
 
 from advisor.catalog import arms_of_kind
 from advisor.decide.curve_evidence import CurveEvidence, curves_from_results
-from advisor.errors import AdvisorError
+from advisor.schema import ArmResult, Comparison, PilotResults, parse_results, read_results
 
 PROMPTING_ARMS = arms_of_kind("prompting")
 RAG_ARMS = arms_of_kind("rag")
@@ -38,82 +33,11 @@ METRIC_PREFERENCE = (
     "semantic_similarity",
     "format_valid",
 )
-FAILURE_LABELS = (
-    "information",
-    "behaviour",
-    "correct",
-    "other",
-)  # failure_analysis.LABELS
-ALPHA = 0.05
-MAX_RESULTS_BYTES = 200_000_000
-
-
-@dataclass(frozen=True)
-class MetricValue:
-    mean: float
-    ci95: tuple[float, float]
-
-
-@dataclass(frozen=True)
-class ArmEvidence:
-    name: str
-    status: str  # "ok", "failed", "skipped" or "pending" (a pilot still running)
-    error: str | None = None
-    metrics: dict[str, MetricValue] = field(default_factory=dict)
-    n: int | None = None
-    latency_p50_ms: float | None = None
-    failures: dict[str, int] = field(default_factory=dict)  # information/behaviour/... counts
-    train_seconds: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    a: str
-    b: str
-    metric: str
-    diff: float  # mean(a - b): positive means a scored higher
-    ci95: tuple[float, float]
-    p_value: float
-    n: int | None = None
-    seed_spread: float | None = None  # range of the arms' means over seeds (--seeds)
-
-    @property
-    def within_seed_spread(self) -> bool:
-        """The gap is smaller than what changing the training seed alone moves it by."""
-        return self.seed_spread is not None and abs(self.diff) < self.seed_spread
-
-    @property
-    def significant(self) -> bool:
-        lo, hi = self.ci95
-        return self.p_value < ALPHA and (lo > 0.0 or hi < 0.0) and not self.within_seed_spread
-
-    def flipped(self) -> Comparison:
-        lo, hi = self.ci95
-        return Comparison(
-            self.b, self.a, self.metric, -self.diff, (-hi, -lo), self.p_value, self.n,
-            self.seed_spread,
-        )  # fmt: skip
-
-    def cite(self) -> str:
-        """The citation a reason carries, e.g. 'pilot: bm25_rag vs few_shot, token_f1 +0.21
-        [0.12, 0.30], p=0.002, n=40'."""
-        lo, hi = self.ci95
-        n = f", n={self.n}" if self.n is not None else ""
-        if self.seed_spread is not None:
-            n += f", seed spread {self.seed_spread:.2f}"
-        return (
-            f"pilot: {self.a} vs {self.b}, {self.metric} {self.diff:+.2f} "
-            f"[{lo:.2f}, {hi:.2f}], p={self.p_value:.3g}{n}"
-        )
 
 
 @dataclass(frozen=True)
 class Evidence:
-    arms: dict[str, ArmEvidence]
+    arms: dict[str, ArmResult]
     comparisons: tuple[Comparison, ...] = ()
     mde: dict[str, float] = field(default_factory=dict)  # minimum detectable effect per metric
     smoke: bool = False
@@ -197,132 +121,26 @@ class Evidence:
         return dict(self.arms[arm].failures) if arm in self.arms else {}
 
 
-def _fail(origin: str, where: str, problem: str) -> AdvisorError:
-    return AdvisorError(f"{origin}: {where} {problem}; re-run `advisor pilot` to rewrite it")
-
-
-def _number(value: Any, origin: str, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _fail(origin, where, f"must be a finite number (got {str(value)[:40]!r})")
-    return float(value)
-
-
-def _interval(value: Any, origin: str, where: str) -> tuple[float, float]:
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise _fail(origin, where, f"must be [lo, hi] (got {str(value)[:40]!r})")
-    lo, hi = (_number(v, origin, where) for v in value)
-    if lo > hi:
-        raise _fail(origin, where, f"has lo > hi ({lo} > {hi})")
-    return lo, hi
-
-
-def _mapping(value: Any, origin: str, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(origin, where, f"must be an object (got {type(value).__name__})")
-    return value
-
-
-def _optional_int(value: Any, origin: str, where: str) -> int | None:
-    if value is None:
-        return None
-    number = _number(value, origin, where)
-    if number < 0 or not number.is_integer():
-        raise _fail(origin, where, f"must be a whole number >= 0 (got {value!r})")
-    return int(number)
-
-
-def _arm(name: str, block: Any, origin: str) -> ArmEvidence:
-    where = f"arms.{name}"
-    block = _mapping(block, origin, where)
-    status = block.get("status", "ok")
-    if not isinstance(status, str):
-        raise _fail(origin, f"{where}.status", f"must be a word such as ok or failed ({status!r})")
-    metrics = {}
-    for metric, value in _mapping(block.get("metrics", {}), origin, f"{where}.metrics").items():
-        at = f"{where}.metrics.{metric}"
-        value = _mapping(value, origin, at)
-        mean = _number(value.get("mean"), origin, f"{at}.mean")
-        ci = _interval(value.get("ci95", [mean, mean]), origin, f"{at}.ci95")
-        metrics[str(metric)] = MetricValue(mean, ci)
-    latency = block.get("latency_ms") or {}
-    p50 = _mapping(latency, origin, f"{where}.latency_ms").get("p50")
-    failures = _mapping(block.get("failures") or {}, origin, f"{where}.failures")
-    if isinstance(failures.get("counts"), Mapping):  # the full analyse_failures() block
-        failures = failures["counts"]
-    counts = {
-        k: _optional_int(failures[k], origin, f"{where}.failures.{k}") or 0
-        for k in FAILURE_LABELS
-        if k in failures
-    }
-    train = _mapping(block.get("train") or {}, origin, f"{where}.train")
-    seconds = train.get("seconds")
-    error = block.get("error")
-    return ArmEvidence(
-        name=name,
-        status=status,
-        error=None if error is None else str(error),
-        metrics=metrics,
-        n=_optional_int(block.get("n"), origin, f"{where}.n"),
-        latency_p50_ms=None if p50 is None else _number(p50, origin, f"{where}.latency_ms.p50"),
-        failures=counts,
-        train_seconds=None if seconds is None else _number(seconds, origin, f"{where}.train"),
-    )
-
-
-def _comparison(i: int, entry: Any, origin: str) -> Comparison:
-    where = f"comparisons[{i}]"
-    entry = _mapping(entry, origin, where)
-    for key in ("a", "b", "metric"):
-        if not isinstance(entry.get(key), str):
-            raise _fail(origin, f"{where}.{key}", "must be a name")
-    p = _number(entry.get("p_value"), origin, f"{where}.p_value")
-    if not 0.0 <= p <= 1.0:
-        raise _fail(origin, f"{where}.p_value", f"must be between 0 and 1 (got {p})")
-    return Comparison(
-        a=entry["a"],
-        b=entry["b"],
-        metric=entry["metric"],
-        diff=_number(entry.get("diff"), origin, f"{where}.diff"),
-        ci95=_interval(entry.get("ci95"), origin, f"{where}.ci95"),
-        p_value=p,
-        n=_optional_int(entry.get("n"), origin, f"{where}.n"),
-        seed_spread=None
-        if entry.get("seed_spread") is None
-        else _number(entry["seed_spread"], origin, f"{where}.seed_spread"),
-    )
-
-
 def evidence_from_results(results: Any, origin: str = "results") -> Evidence:
-    """Check a decoded results.json and keep what the rules need."""
-    results = _mapping(results, origin, "the top level")
-    if "arms" not in results:
-        raise _fail(origin, "the top level", "has no 'arms' block")
-    arms_block = _mapping(results["arms"], origin, "arms")
-    arms = {str(name): _arm(str(name), block, origin) for name, block in arms_block.items()}
-    comparisons = results.get("comparisons") or []
-    if not isinstance(comparisons, list):
-        raise _fail(origin, "comparisons", "must be a list")
-    smoke = results.get("smoke", False)
-    if not isinstance(smoke, bool):
-        raise _fail(origin, "smoke", f"must be true or false (got {smoke!r})")
-    mde = _mapping(results.get("mde") or {}, origin, "mde")
-    data = _mapping(results.get("data") or {}, origin, "data")
-    primary = results.get("primary_metric")
-    if primary is not None and not isinstance(primary, str):
-        raise _fail(origin, "primary_metric", f"must be a metric name (got {primary!r})")
-    reason = results.get("primary_metric_reason")
+    """Check a decoded results.json (:func:`advisor.schema.parse_results`) and keep what
+    the rules need."""
+    return evidence_from(parse_results(results, origin))
+
+
+def evidence_from(pilot: PilotResults) -> Evidence:
+    """The decision's view of an already read pilot."""
     return Evidence(
-        arms=arms,
-        comparisons=tuple(_comparison(i, c, origin) for i, c in enumerate(comparisons)),
-        mde={str(k): _number(v, origin, f"mde.{k}") for k, v in mde.items()},
-        smoke=smoke,
-        model=str(results.get("model", "unknown")),
-        origin=origin,
-        primary_metric=primary,
-        primary_metric_reason=reason if isinstance(reason, str) else None,
-        n_examples=_optional_int(data.get("n_examples"), origin, "data.n_examples"),
-        n_test=_optional_int(data.get("n_test"), origin, "data.n_test"),
-        curves=curves_from_results(results, origin),
+        arms=dict(pilot.arms),
+        comparisons=pilot.comparisons,
+        mde=dict(pilot.mde),
+        smoke=pilot.smoke,
+        model=pilot.model or "unknown",
+        origin=pilot.origin,
+        primary_metric=pilot.primary_metric,
+        primary_metric_reason=pilot.primary_metric_reason,
+        n_examples=pilot.data.get("n_examples"),
+        n_test=pilot.data.get("n_test"),
+        curves=curves_from_results(pilot.raw, pilot.origin),
     )
 
 
@@ -330,21 +148,4 @@ def load_evidence(run_dir_or_results: Path | str | Mapping[str, Any]) -> Evidenc
     """Read a pilot: a run folder, its results.json, or the already-decoded dict."""
     if isinstance(run_dir_or_results, Mapping):
         return evidence_from_results(run_dir_or_results)
-    path = Path(run_dir_or_results)
-    if path.is_dir():
-        path = path / "results.json"
-    try:
-        if path.stat().st_size > MAX_RESULTS_BYTES:
-            raise AdvisorError(f"{path} is larger than {MAX_RESULTS_BYTES:,} bytes: not a pilot")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AdvisorError(
-            f"no pilot results at {path}: run `advisor pilot --data FILE --out RUN_DIR` first"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AdvisorError(f"cannot read pilot results {path}: {exc}") from None
-    try:
-        results = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise AdvisorError(f"{path} is not valid JSON ({exc}); re-run `advisor pilot`") from None
-    return evidence_from_results(results, origin=str(path))
+    return evidence_from(read_results(run_dir_or_results))

@@ -13,6 +13,9 @@ from typing import Any
 __all__ = ["PRECISIONS", "LoraSettings", "TrainPair"]
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# The built-in tiny model starts from random weights: it needs a bigger step to move at all
+# in a few epochs (a real model keeps LoraSettings.learning_rate).
+SMOKE_LEARNING_RATE = 3e-3
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,7 @@ def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
 def _time_training(ctx: PilotContext, arm: str, training_pairs: Any) -> tuple[float, float]:
     """Seconds per training token and per model load, from real LoRA steps."""
     from advisor.finetune.lora import train_lora
+    from advisor.resources import release_memory
 
     lora = ctx.settings.lora
     t0 = time.perf_counter()
@@ -174,6 +175,7 @@ def _time_training(ctx: PilotContext, arm: str, training_pairs: Any) -> tuple[fl
         progress=lambda *_: stamps.append(time.perf_counter()),
     )
     del base
+    release_memory()  # the probe's weights and activations must not sit under every arm
     if len(stamps) < 2 or result.tokens <= 0:
         return result.seconds / max(1, result.tokens), load_s
     timed_tokens = result.tokens * (len(stamps) - 1) / len(stamps)
@@ -200,7 +202,7 @@ def calibrate(ctx: PilotContext, arms: list[str]) -> Calibration:
     from advisor.resources import current_rss_mb
 
     work = count_work(ctx, arms)  # builds the retrievers and loads the embedder
-    base = current_rss_mb()  # before probing: the probe's own allocations stay resident
+    base = current_rss_mb()  # before probing: the probe's memory is released after it
     rates = measure_rates(ctx, work)
     n_test = len(ctx.split.test)
     per_arm = {

@@ -10,7 +10,6 @@ the same settings skips finished arms (resume).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
@@ -33,7 +32,7 @@ from advisor.pilot.prepare import (  # choose_arms and prepare_pilot: importable
 from advisor.pilot.results import assemble_results, score_arm
 from advisor.pilot.rundir import atomic_write_json, read_json
 from advisor.pilot.runfolder import ResumePlan, check_model, model_fingerprint
-from advisor.resources import PeakMemory
+from advisor.resources import PeakMemory, release_memory
 
 log = logging.getLogger(__name__)
 
@@ -306,6 +305,7 @@ def _run_arm(ctx: PilotContext, arm: str, split: Split) -> dict[str, Any]:
     from advisor.pilot.arms import ARMS
 
     spec = ARMS[arm]
+    release_memory()  # what earlier arms freed goes back to the OS, not under this arm
     try:
         with PeakMemory() as pm:
             out = spec.run(ctx, split.test)
@@ -380,18 +380,3 @@ def save_answers(answers_path: str | Path, run_dir: str | Path) -> Path:
     out = Path(run_dir) / "answers.json"
     atomic_write_json(out, answers_to_dict(answers))
     return out
-
-
-def load_results(run_dir: str | Path) -> dict[str, Any]:
-    """results.json of a run folder, with a message that says what to do when absent."""
-    path = Path(run_dir) / "results.json"
-    data = read_json(path)
-    if data is None:
-        raise AdvisorError(
-            f"no pilot results in {run_dir}: run `advisor pilot ... --out {run_dir}`"
-        )
-    return data
-
-
-def dump(results: dict[str, Any]) -> str:
-    return json.dumps(results, indent=2, ensure_ascii=False)

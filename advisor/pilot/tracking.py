@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from advisor.errors import AdvisorError
 from advisor.pilot.rundir import read_json
+from advisor.schema import PilotResults, parse_results, read_results
 
 PARAM_VALUE_MAX = 500  # MLflow's historical limit; newer servers allow 6000
 ARTIFACTS = ("results.json", "predictions.jsonl", "settings.json")
@@ -75,42 +76,41 @@ def pilot_params(settings: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
+def pilot_metrics(results: Mapping[str, Any] | PilotResults) -> dict[str, float]:
+    """One flat name per figure: ``<arm>.<metric>.mean`` / ``.ci95_lo`` / ``.ci95_hi``...
 
-
-def pilot_metrics(results: dict[str, Any]) -> dict[str, float]:
-    """One flat name per figure: ``<arm>.<metric>.mean`` / ``.ci95_lo`` / ``.ci95_hi``..."""
+    Read by :mod:`advisor.schema` like everywhere else: a malformed file is an AdvisorError
+    naming the field, and what was not measured (null) is not logged."""
+    pilot = results if isinstance(results, PilotResults) else parse_results(results)
     out: dict[str, float] = {}
 
-    def put(value: Any, *parts: str) -> None:
-        if (v := _number(value)) is not None:
-            out[metric_key(*parts)] = v
+    def put(value: float | None, *parts: str) -> None:
+        if value is not None:
+            out[metric_key(*parts)] = float(value)
 
-    for arm, block in (results.get("arms") or {}).items():
-        if not isinstance(block, dict) or block.get("status") != "ok":
+    for arm in pilot.arms.values():
+        if not arm.ok:
             continue
-        for name, m in (block.get("metrics") or {}).items():
-            if isinstance(m, dict):
-                put(m.get("mean"), arm, name, "mean")
-                ci = m.get("ci95") or [None, None]
-                put(ci[0], arm, name, "ci95_lo")
-                put(ci[1], arm, name, "ci95_hi")
-        for stat, v in (block.get("latency_ms") or {}).items():
-            put(v, arm, "latency_ms", stat)
-        for stat, v in (block.get("tokens") or {}).items():
-            put(v, arm, "tokens", stat)
-        for stat, v in (block.get("usage") or {}).items():
-            put(v, arm, "usage", stat)
-        put(block.get("peak_memory_mb"), arm, "peak_memory_mb")
-        put(block.get("seconds"), arm, "seconds")
-        train = block.get("train") or {}
-        for stat in ("seconds", "trainable_params", "final_loss", "peak_memory_mb"):
-            put(train.get(stat), arm, "train", stat)
-    for kind, r in (results.get("retrieval") or {}).items():
-        for stat, v in (r or {}).items():
+        for name, m in arm.metrics.items():
+            put(m.mean, arm.name, name, "mean")
+            put(m.ci95[0], arm.name, name, "ci95_lo")
+            put(m.ci95[1], arm.name, name, "ci95_hi")
+        for group, values in (
+            ("latency_ms", arm.latency_ms),
+            ("tokens", arm.tokens),
+            ("usage", arm.usage),
+        ):
+            for stat, v in values.items():
+                put(v, arm.name, group, stat)
+        put(arm.peak_memory_mb, arm.name, "peak_memory_mb")
+        put(arm.seconds, arm.name, "seconds")
+        if (train := arm.train) is not None:
+            put(train.seconds, arm.name, "train", "seconds")
+            put(train.trainable_params, arm.name, "train", "trainable_params")
+            put(train.final_loss, arm.name, "train", "final_loss")
+            put(train.peak_memory_mb, arm.name, "train", "peak_memory_mb")
+    for kind, stats in pilot.retrieval.items():
+        for stat, v in stats.items():
             put(v, "retrieval", kind, stat)
     return out
 
@@ -118,11 +118,12 @@ def pilot_metrics(results: dict[str, Any]) -> dict[str, float]:
 def log_pilot_to_mlflow(run_dir: str | Path, uri: str, experiment: str = "advisor") -> str:
     """Log a finished pilot's folder to MLflow; returns the MLflow run id."""
     run_dir = Path(run_dir)
-    results = read_json(run_dir / "results.json")
-    if not isinstance(results, dict):
+    if not (run_dir / "results.json").is_file():
         raise AdvisorError(
             f"no pilot results in {run_dir}: run `advisor pilot --out {run_dir}` first"
         )
+    pilot = read_results(run_dir)
+    results = pilot.raw
     check_tracking_uri(uri)
     try:
         from mlflow.entities import Metric, Param
@@ -140,12 +141,12 @@ def log_pilot_to_mlflow(run_dir: str | Path, uri: str, experiment: str = "adviso
         found = client.get_experiment_by_name(experiment)
         exp_id = found.experiment_id if found else client.create_experiment(experiment)
         tags = {
-            "advisor.model": str(results.get("model")),
-            "advisor.smoke": str(bool(results.get("smoke"))).lower(),
+            "advisor.model": str(pilot.model),
+            "advisor.smoke": str(pilot.smoke).lower(),
             "advisor.run_dir": str(run_dir.resolve()),
         }
-        for arm, block in (results.get("arms") or {}).items():
-            tags[metric_key("advisor.arm", arm, "status")] = str(block.get("status"))
+        for arm, block in results["arms"].items():
+            tags[metric_key("advisor.arm", arm, "status")] = pilot.arms[str(arm)].status
             if block.get("model"):
                 tags[metric_key("advisor.arm", arm, "model")] = str(block["model"])[
                     :PARAM_VALUE_MAX
@@ -153,13 +154,13 @@ def log_pilot_to_mlflow(run_dir: str | Path, uri: str, experiment: str = "adviso
         run = client.create_run(exp_id, run_name=run_dir.name, tags=tags)
         run_id = run.info.run_id
         now = int(time.time() * 1000)
-        metrics = [Metric(k, v, now, 0) for k, v in pilot_metrics(results).items()]
-        for arm, block in (results.get("arms") or {}).items():
+        metrics = [Metric(k, v, now, 0) for k, v in pilot_metrics(pilot).items()]
+        for arm in pilot.arms.values():
             for curve in ("train_loss", "val_loss"):
-                values = ((block or {}).get("train") or {}).get(curve) or []
-                for step, v in enumerate(values):
-                    if (x := _number(v)) is not None:
-                        metrics.append(Metric(metric_key(arm, "train", curve), x, now, step))
+                points = getattr(arm.train, curve) if arm.train is not None else ()
+                for step, point in enumerate(points):
+                    key = metric_key(arm.name, "train", curve)
+                    metrics.append(Metric(key, point.loss, now, step))
         params = [Param(k, v) for k, v in pilot_params(settings).items()]
         for start in range(0, max(len(metrics), len(params), 1), 100):  # MLflow batch limits
             client.log_batch(

@@ -8,9 +8,7 @@ recommendation's ``to_dict()``, the pilot's ``results.json`` and the answers as 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from advisor.report import formatting as fmt
 from advisor.report.evidence_data import evidence_data
 from advisor.report.pilot_data import as_dict, build_pilot, finite, load_predictions
 from advisor.report.recommendation_data import build_recommendation
+from advisor.schema import PilotResults, parse_results, read_results
 
 REPORT_VERSION = 1
 CI_LEVEL = 95
@@ -147,13 +146,10 @@ def _summary(
 def _answers_dict(answers: Any) -> dict[str, Any] | None:
     if answers is None:
         return None
-    if is_dataclass(answers) and not isinstance(answers, type):
-        try:
-            from advisor.decide.questionnaire import answers_to_dict
+    from advisor.decide.questionnaire import Answers, answers_to_dict
 
-            return dict(answers_to_dict(answers))
-        except ImportError:
-            return asdict(answers)
+    if isinstance(answers, Answers):
+        return dict(answers_to_dict(answers))
     if isinstance(answers, Mapping):
         return dict(answers)
     raise AdvisorError(f"answers must be a mapping of questionnaire keys (not {type(answers)})")
@@ -174,7 +170,7 @@ def _question_label(key: str) -> str:
 
 def build_report_data(
     recommendation: Mapping | None,
-    results: Mapping | None,
+    results: Mapping | PilotResults | None,
     answers: Mapping | None,
     prices: Prices | None = None,
     *,
@@ -186,7 +182,9 @@ def build_report_data(
 ) -> dict[str, Any]:
     """The report data: every section the renderers show, every number they print.
 
-    ``recommendation`` is ``Recommendation.to_dict()``; ``results`` the pilot's results.json;
+    ``recommendation`` is ``Recommendation.to_dict()``; ``results`` the pilot's results.json
+    (decoded, or as :func:`advisor.schema.read_results` read it; a malformed one is an
+    AdvisorError naming the field, as in ``advisor recommend --pilot``);
     ``answers`` the questionnaire answers; ``predictions`` rows of predictions.jsonl. Any of
     them may be None: the matching sections become short empty-state lines. ``answered``
     names the questions the user answered (None: every key of ``answers`` counts); the rest
@@ -198,9 +196,15 @@ def build_report_data(
     answers_d = given
     if given is None and recommendation:
         answers_d, answered_set = _default_answers(), set()
-    results_d = dict(results) if isinstance(results, Mapping) else None
+    if isinstance(results, PilotResults):
+        parsed = results
+    elif isinstance(results, Mapping):
+        parsed = parse_results(dict(results), origin="pilot results")
+    else:
+        parsed = None
+    results_d = dict(parsed.raw) if parsed is not None else None
     rec = build_recommendation(recommendation, answers_d, answered_set) if recommendation else None
-    pilot = build_pilot(results_d, predictions, max_examples) if results_d else None
+    pilot = build_pilot(parsed, predictions, max_examples) if parsed else None
     if pilot is not None:
         pilot.update(evidence_data(results_d))  # data_curve, seed_spread (opt-in blocks)
     plan = as_dict((recommendation or {}).get("finetune_plan")) or None
@@ -252,19 +256,6 @@ def build_report_data(
     }
 
 
-def _read_results(path: Path) -> dict:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AdvisorError(
-            f"cannot read pilot results {path}: {exc}; re-run the pilot or "
-            "point to another run folder"
-        ) from exc
-    if not isinstance(raw, dict):
-        raise AdvisorError(f"pilot results {path} must hold a JSON object")
-    return raw
-
-
 def build_report(
     run_dir: str | Path | None = None,
     answers_path: str | Path | None = None,
@@ -292,7 +283,7 @@ def build_report(
                 f"run folder {run_dir} does not exist; pass the folder `advisor pilot --out` wrote"
             )
         if (run_dir / "results.json").is_file():
-            results = _read_results(run_dir / "results.json")
+            results = read_results(run_dir / "results.json")
             if (run_dir / "predictions.jsonl").is_file():
                 predictions, bad = load_predictions(run_dir / "predictions.jsonl")
                 if bad:
@@ -317,9 +308,9 @@ def build_report(
     recommendation = None
     evidence = None
     if results is not None:
-        from advisor.decide.evidence import load_evidence
+        from advisor.decide.evidence import evidence_from
 
-        evidence = load_evidence(results)
+        evidence = evidence_from(results)
     if answers is not None or (evidence is not None and evidence.prompting_evaluated):
         # a real pilot that scored the prompting arms can decide without answers: the
         # questions it cannot measure keep their documented defaults

@@ -1,9 +1,10 @@
 """The pilot-evidence part of the report data, from ``results.json`` and ``predictions.jsonl``.
 
 Why a separate step from rendering: every number the report prints is decided here, once,
-so Markdown, HTML, PDF and JSON cannot disagree. Results files may come from older or
-hand-edited runs, so every field is read defensively: a missing block becomes an empty
-section, never a crash.
+so Markdown, HTML, PDF and JSON cannot disagree. results.json is read by
+:mod:`advisor.schema`, the reader the decision and the app use too, so the report accepts
+and refuses the same files they do; a block a pilot did not write becomes an empty
+section.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from advisor.errors import AdvisorError
 from advisor.report.formatting import ARM_LABELS, label
+from advisor.schema import FAILURE_LABELS, ArmResult, Comparison, LossPoint, PilotResults
 
 METRIC_ORDER = (
     "field_accuracy",
@@ -43,72 +45,39 @@ def finite(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _interval(value: Any) -> list[float] | None:
-    if isinstance(value, list | tuple) and len(value) == 2:
-        lo, hi = finite(value[0]), finite(value[1])
-        if lo is not None and hi is not None:
-            return [lo, hi]
-    return None
-
-
-def _metric_block(value: Any) -> dict | None:
-    block = as_dict(value)
-    mean = finite(block.get("mean"))
-    return None if mean is None else {"mean": mean, "ci95": _interval(block.get("ci95"))}
-
-
-def _numbers(block: Any, keys: Iterable[str]) -> dict[str, float]:
-    block = as_dict(block)
-    return {k: v for k in keys if (v := finite(block.get(k))) is not None}
-
-
-def _arm(name: str, raw: Any) -> dict[str, Any]:
-    raw = as_dict(raw)
-    metrics = {}
-    for metric, block in as_dict(raw.get("metrics")).items():
-        if (parsed := _metric_block(block)) is not None:
-            metrics[str(metric)] = parsed
-    n = finite(raw.get("n"))
-    status = str(raw.get("status") or ("ok" if metrics else "unknown"))
+def _arm(a: ArmResult) -> dict[str, Any]:
     return {
-        "arm": name,
-        "label": label(name, ARM_LABELS),
-        "status": status,
+        "arm": a.name,
+        "label": label(a.name, ARM_LABELS),
+        "status": a.status,
         # A failed or skipped arm's partial numbers stay in its table row but are kept out
         # of charts and of "best arm": they were not measured on the whole test set.
-        "usable": status not in ("failed", "skipped"),
-        "error": None if raw.get("error") is None else str(raw.get("error")),
-        "n": None if n is None else int(n),
-        "metrics": metrics,
-        "latency_ms": _numbers(raw.get("latency_ms"), ("p50", "p95", "mean")),
-        "peak_memory_mb": finite(raw.get("peak_memory_mb")),
-        "memory_added_mb": finite(raw.get("memory_added_mb")),
-        "tokens": _numbers(raw.get("tokens"), ("prompt_mean", "output_mean")),
+        "usable": a.usable,
+        "error": a.error,
+        "n": a.n,
+        "metrics": {m: {"mean": v.mean, "ci95": list(v.ci95)} for m, v in a.metrics.items()},
+        "latency_ms": _pick(a.latency_ms, ("p50", "p95", "mean")),
+        "peak_memory_mb": a.peak_memory_mb,
+        "memory_added_mb": a.memory_added_mb,
+        "tokens": _pick(a.tokens, ("prompt_mean", "output_mean")),
     }
 
 
-def _curve(values: Any) -> list[list[float]]:
-    """Loss points as [step, loss]; accepts plain lists or lists of {step|epoch, loss}."""
-    points: list[list[float]] = []
-    if not isinstance(values, list):
-        return points
-    for i, item in enumerate(values):
-        if isinstance(item, Mapping):
-            y = finite(item.get("loss"))
-            x = finite(item.get("step", item.get("epoch", i + 1)))
-        else:
-            y, x = finite(item), float(i + 1)
-        if x is not None and y is not None:
-            points.append([x, y])
-    return points
+def _pick(values: Mapping[str, float], keys: Iterable[str]) -> dict[str, float]:
+    return {k: values[k] for k in keys if k in values}
 
 
-def _training(name: str, raw: Any) -> dict[str, Any] | None:
-    train = as_dict(as_dict(raw).get("train"))
-    if not train:
+def _curve(points: tuple[LossPoint, ...]) -> list[list[float]]:
+    """Loss points as [step, loss]; a plain list of losses counts steps from 1."""
+    return [[p.x if p.x is not None else float(i + 1), p.loss] for i, p in enumerate(points)]
+
+
+def _training(a: ArmResult) -> dict[str, Any] | None:
+    train = a.train
+    if train is None:
         return None
-    train_curve, val_curve = _curve(train.get("train_loss")), _curve(train.get("val_loss"))
-    plain_lists = all(not isinstance(v, Mapping) for v in (train.get("val_loss") or []))
+    train_curve, val_curve = _curve(train.train_loss), _curve(train.val_loss)
+    plain_lists = all(p.x is None for p in train.val_loss)
     if train_curve and val_curve and plain_lists and len(val_curve) != len(train_curve):
         if len(val_curve) == len(train_curve) + 1:
             # One validation loss per epoch plus one before training (epoch 0).
@@ -118,28 +87,23 @@ def _training(name: str, raw: Any) -> dict[str, Any] | None:
             # x range so both curves share one axis.
             scale = len(train_curve) / len(val_curve)
             val_curve = [[(i + 1) * scale, y] for i, (_, y) in enumerate(val_curve)]
-    trainable = finite(train.get("trainable_params"))
     return {
-        "arm": name,
-        "label": label(name, ARM_LABELS),
-        "seconds": finite(train.get("seconds")),
-        "trainable_params": None if trainable is None else int(trainable),
-        "final_loss": finite(train.get("final_loss")),
-        "peak_memory_mb": finite(train.get("peak_memory_mb")),
+        "arm": a.name,
+        "label": label(a.name, ARM_LABELS),
+        "seconds": train.seconds,
+        "trainable_params": train.trainable_params,
+        "final_loss": train.final_loss,
+        "peak_memory_mb": train.peak_memory_mb,
         "train_loss": train_curve,
         "val_loss": val_curve,
     }
 
 
-def _failures(name: str, raw: Any) -> dict[str, Any] | None:
-    counts = as_dict(as_dict(raw).get("failures"))
-    if not counts:
+def _failures(a: ArmResult) -> dict[str, Any] | None:
+    if not a.failures:
         return None
-    row = {"arm": name, "label": label(name, ARM_LABELS)}
-    for key in ("information", "behaviour", "correct", "other"):
-        value = finite(counts.get(key))
-        row[key] = 0 if value is None else int(value)
-    return row
+    counts = {key: a.failures.get(key, 0) for key in FAILURE_LABELS}
+    return {"arm": a.name, "label": label(a.name, ARM_LABELS), **counts}
 
 
 def _timing(results: dict) -> dict[str, Any] | None:
@@ -164,24 +128,20 @@ def _timing(results: dict) -> dict[str, Any] | None:
     }
 
 
-def _comparison(raw: Any) -> dict[str, Any] | None:
-    c = as_dict(raw)
-    a, b, metric = c.get("a"), c.get("b"), c.get("metric")
-    if not (a and b and metric) or finite(c.get("diff")) is None:
-        return None
+def _comparison(c: Comparison) -> dict[str, Any]:
     return {
-        "a": str(a),
-        "b": str(b),
-        "metric": str(metric),
-        "a_label": label(str(a), ARM_LABELS),
-        "b_label": label(str(b), ARM_LABELS),
-        "diff": finite(c.get("diff")),
-        "ci95": _interval(c.get("ci95")),
-        "p_value": finite(c.get("p_value")),
-        "p_holm": finite(c.get("p_holm")),
-        "test": None if c.get("test") is None else str(c.get("test")),
-        "n": None if finite(c.get("n")) is None else int(c["n"]),
-        "significant": bool(c.get("significant")),
+        "a": c.a,
+        "b": c.b,
+        "metric": c.metric,
+        "a_label": label(c.a, ARM_LABELS),
+        "b_label": label(c.b, ARM_LABELS),
+        "diff": c.diff,
+        "ci95": list(c.ci95),
+        "p_value": c.p_value,
+        "p_holm": c.p_holm,
+        "test": c.test,
+        "n": c.n,
+        "significant": c.significant,
     }
 
 
@@ -286,10 +246,10 @@ def select_examples(
     return examples
 
 
-def build_pilot(results: dict, predictions: list[dict] | None, max_examples: int) -> dict:
+def build_pilot(pilot: PilotResults, predictions: list[dict] | None, max_examples: int) -> dict:
     """Everything the report shows about a pilot run, as plain JSON-ready values."""
-    raw_arms = as_dict(results.get("arms"))
-    arms = [_arm(str(name), raw) for name, raw in raw_arms.items()]
+    results = pilot.raw
+    arms = [_arm(a) for a in pilot.arms.values()]
     present = {m for arm in arms for m in arm["metrics"]}
     quality = _quality_metric(results, arms)
     metrics = ordered_metrics(present, quality)
@@ -315,55 +275,32 @@ def build_pilot(results: dict, predictions: list[dict] | None, max_examples: int
             **top["metrics"][quality],
         }
 
-    comparisons = [c for c in map(_comparison, results.get("comparisons") or []) if c]
-    data = as_dict(results.get("data"))
-    n_test = finite(data.get("n_test"))
-    if n_test is None:
-        n_test = max((a["n"] for a in arms if a["n"] is not None), default=None)
-    retrieval = []
-    for name, block in as_dict(results.get("retrieval")).items():
-        values = {k: v for k, raw in as_dict(block).items() if (v := finite(raw)) is not None}
-        if values:
-            retrieval.append({"retriever": str(name), **values})
+    comparisons = [_comparison(c) for c in pilot.comparisons]
+    retrieval = [{"retriever": name, **values} for name, values in pilot.retrieval.items()]
     retrieval_keys = sorted(
         {k for row in retrieval for k in row if k != "retriever"},
         key=lambda k: (k != "recall@1", k != "recall@5", k != "mrr", k),
     )
 
     return {
-        "model": None if results.get("model") is None else str(results.get("model")),
-        "seed": results.get("seed") if finite(results.get("seed")) is not None else None,
-        "n_test": None if n_test is None else int(n_test),
-        "data": _numbers(
-            data, ("n_examples", "n_train", "n_validation", "n_test", "n_documents", "n_chunks")
-        ),
-        "data_warnings": [
-            str(w)
-            for w in [*(data.get("warnings") or []), *(results.get("notes") or [])]
-            if isinstance(w, str | int | float) and w
-        ],
+        "model": pilot.model,
+        "seed": pilot.seed,
+        "n_test": pilot.n_test,
+        "data": dict(pilot.data.counts),
+        "data_warnings": [*pilot.data.warnings, *pilot.notes],
         "quality_metric": quality,
         "quality_metric_reason": (
-            str(results["primary_metric_reason"])
-            if quality == results.get("primary_metric")
-            and isinstance(results.get("primary_metric_reason"), str)
-            else None
+            pilot.primary_metric_reason if quality == pilot.primary_metric else None
         ),
-        "model_source": None
-        if results.get("model_source") is None
-        else str(results.get("model_source")),
+        "model_source": pilot.model_source,
         "metrics": metrics,
         "arms": arms,
         "best_arm": best,
         "comparisons": [c for c in comparisons if c["significant"]],
         "n_comparisons": len(comparisons),
-        "mde": {
-            str(k): v
-            for k, raw in as_dict(results.get("mde")).items()
-            if (v := finite(raw)) is not None
-        },
-        "failures": [f for name, raw in raw_arms.items() if (f := _failures(str(name), raw))],
-        "training": [t for name, raw in raw_arms.items() if (t := _training(str(name), raw))],
+        "mde": dict(pilot.mde),
+        "failures": [f for a in pilot.arms.values() if (f := _failures(a))],
+        "training": [t for a in pilot.arms.values() if (t := _training(a))],
         "timing": _timing(results),
         "retrieval": retrieval,
         "retrieval_keys": retrieval_keys,

@@ -14,7 +14,7 @@ import streamlit as st
 
 from advisor.data.samples import SAMPLE_NAMES, get_sample
 from advisor.errors import AdvisorError
-from advisor.ui import state, widgets
+from advisor.ui import page_paths, state, widgets
 from advisor.ui.texts import app_data_message, leakage_text
 from advisor.ui.uploads import (
     EXAMPLE_SUFFIXES,
@@ -336,6 +336,4 @@ def render() -> None:
         _task_fields(data)
         _show_check(data, check)
         if data.get("checked_ok"):
-            st.page_link(
-                "advisor/ui/pages/pilot.py", label="Next: run a pilot", icon=":material/play_arrow:"
-            )
+            st.page_link(page_paths.PILOT, label="Next: run a pilot", icon=":material/play_arrow:")

@@ -13,14 +13,14 @@ from typing import Any
 import streamlit as st
 
 from advisor.errors import AdvisorError
-from advisor.finetune.settings import LoraSettings
+from advisor.finetune.settings import SMOKE_LEARNING_RATE, LoraSettings
 from advisor.models.availability import ModelPlan, index_reachable, plan_model
 from advisor.models.hf import BUILTIN_MODEL, DEFAULT_MODEL
 from advisor.pilot import jobs
 from advisor.pilot.arms import ARMS
 from advisor.pilot.context import PilotSettings
 from advisor.report.formatting import ARM_LABELS, label
-from advisor.ui import state, widgets
+from advisor.ui import page_paths, state, widgets
 from advisor.ui.memory_view import memory_panel
 from advisor.ui.run_view import live_status, past_runs
 from advisor.ui.widgets import escape_md
@@ -36,26 +36,28 @@ FORM_KEY = "pilot_form"  # the form's last values, in the saved session
 
 
 def _defaults() -> dict[str, Any]:
+    """Each control's first value: the settings dataclasses' defaults, as the CLI's flags."""
+    d = PilotSettings(data="", out="")
     return {
         "p__model_kind": MODEL_KINDS[0],
         "p__model_id": DEFAULT_MODEL,
         "p__model_dir": "",
-        "p__test": 0.2,
-        "p__maxtest": 200,
-        "p__seed": 0,
-        "p__rank": 8,
-        "p__alpha": 16,
-        "p__epochs": 3,
-        "p__lr": 2e-4,
-        "p__lbatch": 8,
-        "p__max_steps": 0,
-        "p__targets": "auto",
-        "p__plw": 0.0,
-        "p__k": 4,
-        "p__rk": 3,
-        "p__gbatch": 16,
+        "p__test": float(d.test_size),
+        "p__maxtest": int(d.max_test or 200),
+        "p__seed": d.seed,
+        "p__rank": d.lora.rank,
+        "p__alpha": d.lora.alpha,
+        "p__epochs": d.lora.epochs,
+        "p__lr": d.lora.learning_rate,
+        "p__lbatch": d.lora.batch_size,
+        "p__max_steps": d.lora.max_steps or 0,
+        "p__targets": d.lora.target_modules if isinstance(d.lora.target_modules, str) else "auto",
+        "p__plw": d.lora.prompt_loss_weight,
+        "p__k": d.few_shot_k,
+        "p__rk": d.retrieval_k,
+        "p__gbatch": d.batch_size,
         "p__embedder": state.default_embedder(),
-        "p__trust": False,
+        "p__trust": d.trust_remote_code,
     }
 
 
@@ -87,7 +89,7 @@ def _remember_form() -> None:
 def _on_model_kind() -> None:
     # a random tiny model needs a bigger step to move in a few epochs (as the CLI does)
     builtin = st.session_state.get("p__model_kind") == SMOKE_KIND
-    st.session_state["p__lr"] = 3e-3 if builtin else 2e-4
+    st.session_state["p__lr"] = SMOKE_LEARNING_RATE if builtin else LoraSettings.learning_rate
 
 
 def _on_rank() -> None:
@@ -381,7 +383,7 @@ def render() -> None:
     with st.expander("Start a new pilot", expanded=run is None, icon=":material/play_arrow:"):
         if not data.get("examples"):
             st.info("No data yet: pick a bundled sample or upload examples on the Data page.")
-            st.page_link("advisor/ui/pages/data.py", label="Go to the Data page")
+            st.page_link(page_paths.DATA, label="Go to the Data page")
         elif running:
             st.caption("One pilot at a time per session: wait for this one, or cancel it.")
         else:

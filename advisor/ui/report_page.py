@@ -14,12 +14,13 @@ from typing import Any
 
 import streamlit as st
 
-from advisor.decide.evidence import load_evidence
+from advisor.decide.evidence import evidence_from
 from advisor.decide.questionnaire import parse_answers
 from advisor.decide.recommend import recommend
 from advisor.errors import AdvisorError
 from advisor.pilot import jobs
-from advisor.ui import evidence_view, state, widgets
+from advisor.schema import PilotResults, parse_results
+from advisor.ui import evidence_view, page_paths, state, widgets
 from advisor.ui.charts import all_charts, primary_chart
 from advisor.ui.results_view import arms_table, tidy
 from advisor.ui.texts import app_next_step
@@ -235,14 +236,16 @@ def render() -> None:
             "No pilot yet: run one on the Pilot page to back the recommendation with "
             "numbers from your data, or get a questionnaire-only report below."
         )
-        st.page_link("advisor/ui/pages/pilot.py", label="Go to the Pilot page")
-    evidence = None
+        st.page_link(page_paths.PILOT, label="Go to the Pilot page")
+    evidence = pilot = None
     if results is not None:
         smoke_banner(results)
         try:
-            evidence = load_evidence(results)
+            pilot = parse_results(results, origin=f"run {run_dir.name if run_dir else ''}")
         except AdvisorError as exc:
-            widgets.error(f"The pilot results cannot be weighed in: {exc}")
+            widgets.error(f"The pilot results cannot be read or weighed in: {exc}")
+        else:
+            evidence = evidence_from(pilot)
     if answers.task:
         st.markdown(f"**Task:** {escape_md(answers.task)}")
     counted = set(given) - {"task"}
@@ -251,12 +254,12 @@ def render() -> None:
             "No recommendation yet: answer the questionnaire (or run a pilot with a real "
             "model). Unanswered questions do not count as answers."
         )
-        st.page_link("advisor/ui/pages/questionnaire.py", label="Go to the Questionnaire")
-        if results is not None:
-            _pilot_details(results, run_dir)
+        st.page_link(page_paths.QUESTIONNAIRE, label="Go to the Questionnaire")
+        if pilot is not None:
+            _pilot_details(pilot, run_dir)
         return
     rec = recommend(answers, evidence, answered=set(given)).to_dict()
-    clean = tidy(results) if results is not None else None
+    clean = tidy(pilot) if pilot is not None else None
 
     # first screen: the recommendation, the evidence behind it and the next step
     left, right = st.columns([3, 2])
@@ -285,8 +288,8 @@ def render() -> None:
         _scores_chart(rec)
     _finetune_plan(rec.get("finetune_plan"))
     _export_download(rec.get("finetune_plan"), run_dir if results is not None else None)
-    if results is not None:
-        _pilot_details(results, run_dir)
+    if pilot is not None:
+        _pilot_details(pilot, run_dir)
 
 
 def _scores_chart(rec: dict[str, Any]) -> None:
@@ -294,9 +297,9 @@ def _scores_chart(rec: dict[str, Any]) -> None:
     st.bar_chart(scores, x="approach", y="score", horizontal=True, height=200, sort=False)
 
 
-def _pilot_details(results: dict[str, Any], run_dir: Path | None) -> None:
+def _pilot_details(pilot: PilotResults, run_dir: Path | None) -> None:
     st.subheader("Pilot evidence")
-    clean = tidy(results)
+    clean = tidy(pilot)
     st.dataframe(arms_table(clean), hide_index=True, width="stretch")
     all_charts(clean)
-    evidence_view.render(results, run_dir)  # data curve, seed spread, run comparison
+    evidence_view.render(dict(pilot.raw), run_dir)  # data curve, seed spread, run comparison

@@ -1,18 +1,18 @@
-"""A pilot's ``results.json`` reduced to the well-formed numbers the app draws.
+"""A pilot's ``results.json`` as the plain rows and points the app draws. No Streamlit here.
 
-Why a tidy copy: the app reads run folders it did not write (older versions, the CLI, a
-file edited by hand or cut short). The recommendation validates results itself
-(``advisor.decide.evidence`` raises an AdvisorError); tables and charts must instead show whatever
-is usable and skip the rest, never raise. No Streamlit here.
+Why through :mod:`advisor.schema`: the app reads run folders it did not write (older
+versions, the CLI, a file edited by hand or cut short), and it must accept and refuse the
+same files as the report and the decision. :func:`tidy` raises the reader's AdvisorError,
+which names the field; the pages show it instead of the charts.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from advisor.report.formatting import ARM_LABELS, METRIC_LABELS, label, mean_ci
 from advisor.report.pilot_data import ordered_metrics
+from advisor.schema import ArmResult, LossPoint, PilotResults, parse_results
 
 
 def metric_order(tidy_results: dict[str, Any]) -> list[str]:
@@ -24,97 +24,51 @@ def metric_order(tidy_results: dict[str, Any]) -> list[str]:
 FINISHED = ("ok", "failed", "skipped")
 
 
-def _d(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def num(value: Any) -> float | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
-
-
-def _pair(value: Any, fallback: float) -> list[float]:
-    if isinstance(value, list | tuple) and len(value) >= 2:
-        lo, hi = num(value[0]), num(value[1])
-        if lo is not None and hi is not None:
-            return [lo, hi]
-    return [fallback, fallback]
-
-
-def _curve(value: Any) -> list[list[float]]:
+def _curve(points: tuple[LossPoint, ...]) -> list[list[float]]:
     """Loss values as [x, loss] points: plain lists count epochs from 0."""
-    points = []
-    for i, item in enumerate(value if isinstance(value, list) else []):
-        if isinstance(item, list | tuple) and len(item) >= 2:
-            x, y = num(item[0]), num(item[1])
-        else:
-            x, y = float(i), num(item)
-        if x is not None and y is not None:
-            points.append([x, y])
-    return points
+    return [[p.x if p.x is not None else float(i), p.loss] for i, p in enumerate(points)]
 
 
-def _arm(block: dict[str, Any]) -> dict[str, Any]:
-    metrics = {}
-    for name, raw in _d(block.get("metrics")).items():
-        mean = num(_d(raw).get("mean"))
-        if mean is not None:
-            metrics[str(name)] = {"mean": mean, "ci95": _pair(_d(raw).get("ci95"), mean)}
-    train = _d(block.get("train"))
+def _arm(arm: ArmResult) -> dict[str, Any]:
+    train = arm.train
     return {
-        "status": str(block.get("status") or "unknown"),
-        "error": str(block["error"]) if block.get("error") else None,
-        "metrics": metrics,
-        "latency_ms": {
-            str(k): v
-            for k, raw in _d(block.get("latency_ms")).items()
-            if (v := num(raw)) is not None
-        },
-        "peak_memory_mb": num(block.get("peak_memory_mb")),
-        "memory_added_mb": num(block.get("memory_added_mb")),
+        "status": arm.status,
+        "error": arm.error or None,
+        "metrics": {m: {"mean": v.mean, "ci95": list(v.ci95)} for m, v in arm.metrics.items()},
+        "latency_ms": dict(arm.latency_ms),
+        "peak_memory_mb": arm.peak_memory_mb,
+        "memory_added_mb": arm.memory_added_mb,
         "train": {
-            "seconds": num(train.get("seconds")),
-            "train_loss": _curve(train.get("train_loss")),
-            "val_loss": _curve(train.get("val_loss")),
+            "seconds": train.seconds,
+            "train_loss": _curve(train.train_loss),
+            "val_loss": _curve(train.val_loss),
         }
-        if train
+        if train is not None
         else None,
     }
 
 
 def tidy(results: Any) -> dict[str, Any]:
-    """Arms, comparisons and retrieval with every malformed piece dropped."""
-    results = _d(results)
-    comparisons = []
-    for raw in results.get("comparisons") if isinstance(results.get("comparisons"), list) else []:
-        c, diff = _d(raw), num(_d(raw).get("diff"))
-        if diff is None or not c.get("a") or not c.get("b"):
-            continue
-        comparisons.append(
-            {
-                "a": str(c["a"]),
-                "b": str(c["b"]),
-                "metric": str(c.get("metric") or "?"),
-                "diff": diff,
-                "ci95": _pair(c.get("ci95"), diff),
-                "p_value": num(c.get("p_holm", c.get("p_value"))),
-                "significant": bool(c.get("significant")),
-            }
-        )
-    retrieval = {}
-    for name, raw in _d(results.get("retrieval")).items():
-        values = {str(k): v for k, r in _d(raw).items() if (v := num(r)) is not None}
-        if values:
-            retrieval[str(name)] = values
-    arms = {str(k): _arm(v) for k, v in _d(results.get("arms")).items() if isinstance(v, dict)}
+    """Arms, comparisons and retrieval as plain values (AdvisorError when malformed)."""
+    pilot = results if isinstance(results, PilotResults) else parse_results(results)
+    comparisons = [
+        {
+            "a": c.a,
+            "b": c.b,
+            "metric": c.metric,
+            "diff": c.diff,
+            "ci95": list(c.ci95),
+            "p_value": c.p_holm if c.p_holm is not None else c.p_value,
+            "significant": c.significant,
+        }
+        for c in pilot.comparisons
+    ]
     return {
-        "arms": arms,
+        "arms": {name: _arm(arm) for name, arm in pilot.arms.items()},
         "comparisons": comparisons,
-        "retrieval": retrieval,
-        "smoke": results.get("smoke") is True,
-        "primary_metric": results.get("primary_metric")
-        if isinstance(results.get("primary_metric"), str)
-        else None,
+        "retrieval": {name: dict(values) for name, values in pilot.retrieval.items()},
+        "smoke": pilot.smoke,
+        "primary_metric": pilot.primary_metric,
     }
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from advisor.errors import AdvisorError
 from advisor.models.hf import DEFAULT_MODEL
 from advisor.pilot import jobs
 from advisor.report.formatting import ARM_LABELS, label
-from advisor.ui import state
+from advisor.ui import page_paths, state, widgets
 from advisor.ui.charts import quality_chart
 from advisor.ui.results_view import arms_table, tidy
 from advisor.ui.texts import fallback_text, model_label
@@ -119,11 +120,14 @@ def render_status(status: jobs.JobStatus) -> None:
         st.warning("Cancelled. The arms that finished are kept in the run folder.")
     elif status.state == "finished":
         st.success("Finished. See the combined recommendation and download the report.")
-        st.page_link("advisor/ui/pages/report.py", label="Open the recommendation and report")
-    results = status.results or {}
-    clean = tidy(results)
-    table = arms_table(clean)
-    if table:
+        st.page_link(page_paths.REPORT, label="Open the recommendation and report")
+    try:
+        clean = tidy(status.results) if status.results else None
+    except AdvisorError as exc:
+        widgets.error(f"This run's results cannot be read: {exc}")
+        clean = None
+    table = arms_table(clean) if clean is not None else []
+    if clean is not None and table:
         st.markdown("**Results so far**" if status.running else "**Results**")
         st.dataframe(table, hide_index=True, width="stretch")
         quality_chart(clean)
