@@ -18,13 +18,13 @@ training seed alone moves it by.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from advisor.errors import AdvisorError
+from advisor.fields import FieldReader
 
 ALPHA = 0.05
 MAX_RESULTS_BYTES = 200_000_000
@@ -180,73 +180,7 @@ class PilotResults:
         return found
 
 
-# -- checks that name the field ---------------------------------------------------------------
-
-
-class _Reader:
-    """The field checks, bound to where the file came from (every message names both)."""
-
-    def __init__(self, origin: str) -> None:
-        self.origin = origin
-
-    def fail(self, where: str, problem: str) -> AdvisorError:
-        return AdvisorError(
-            f"{self.origin}: {where} {problem}; re-run `advisor pilot` to rewrite it"
-        )
-
-    def number(self, value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(where, f"must be a finite number (got {str(value)[:40]!r})")
-        if not math.isfinite(value):
-            raise self.fail(where, f"must be a finite number (got {str(value)[:40]!r})")
-        return float(value)
-
-    def measured(self, value: Any, where: str) -> float | None:
-        """A measurement: ``None`` when absent or not a finite number (the pilot writes a
-        NaN as ``null``: nothing was measured), an error when it is not a number at all."""
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return None
-        return self.number(value, where)
-
-    def count(self, value: Any, where: str) -> int | None:
-        if value is None:
-            return None
-        number = self.number(value, where)
-        if number < 0 or not number.is_integer():
-            raise self.fail(where, f"must be a whole number >= 0 (got {value!r})")
-        return int(number)
-
-    def interval(self, value: Any, where: str) -> tuple[float, float]:
-        if not isinstance(value, list | tuple) or len(value) != 2:
-            raise self.fail(where, f"must be [lo, hi] (got {str(value)[:40]!r})")
-        lo, hi = (self.number(v, where) for v in value)
-        if lo > hi:
-            raise self.fail(where, f"has lo > hi ({lo} > {hi})")
-        return lo, hi
-
-    def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(where, f"must be an object (got {type(value).__name__})")
-        return value
-
-    def optional_mapping(self, value: Any, where: str) -> Mapping[str, Any]:
-        return {} if value is None else self.mapping(value, where)
-
-    def numbers(self, value: Any, where: str) -> dict[str, float]:
-        """An object of named measurements (latency, tokens): null entries are left out."""
-        block = self.optional_mapping(value, where)
-        found = {str(k): self.measured(v, f"{where}.{k}") for k, v in block.items()}
-        return {k: v for k, v in found.items() if v is not None}
-
-    def text(self, value: Any, where: str) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.fail(where, f"must be text (got {type(value).__name__})")
-        return value
-
-
-def _losses(r: _Reader, value: Any, where: str) -> tuple[LossPoint, ...]:
+def _losses(r: FieldReader, value: Any, where: str) -> tuple[LossPoint, ...]:
     """Loss values: a plain list, [x, loss] pairs, or {step|epoch, loss} objects."""
     if value is None:
         return ()
@@ -266,7 +200,7 @@ def _losses(r: _Reader, value: Any, where: str) -> tuple[LossPoint, ...]:
     return tuple(points)
 
 
-def _train(r: _Reader, value: Any, where: str) -> TrainResult | None:
+def _train(r: FieldReader, value: Any, where: str) -> TrainResult | None:
     block = r.optional_mapping(value, where)
     if not block:
         return None
@@ -280,7 +214,7 @@ def _train(r: _Reader, value: Any, where: str) -> TrainResult | None:
     )
 
 
-def _arm(r: _Reader, name: str, value: Any) -> ArmResult:
+def _arm(r: FieldReader, name: str, value: Any) -> ArmResult:
     where = f"arms.{name}"
     block = r.mapping(value, where)
     status = block.get("status", "ok")
@@ -322,7 +256,7 @@ def _arm(r: _Reader, name: str, value: Any) -> ArmResult:
     )
 
 
-def _comparison(r: _Reader, i: int, value: Any) -> Comparison:
+def _comparison(r: FieldReader, i: int, value: Any) -> Comparison:
     where = f"comparisons[{i}]"
     entry = r.mapping(value, where)
     for key in ("a", "b", "metric"):
@@ -345,7 +279,7 @@ def _comparison(r: _Reader, i: int, value: Any) -> Comparison:
     )
 
 
-def _data(r: _Reader, value: Any, notes: Any) -> tuple[DataSummary, tuple[str, ...]]:
+def _data(r: FieldReader, value: Any, notes: Any) -> tuple[DataSummary, tuple[str, ...]]:
     data = r.optional_mapping(value, "data")
     counts = {k: n for k in DATA_COUNTS if (n := r.count(data.get(k), f"data.{k}")) is not None}
     warnings = data.get("warnings") or []
@@ -361,7 +295,7 @@ def _data(r: _Reader, value: Any, notes: Any) -> tuple[DataSummary, tuple[str, .
 def parse_results(results: Any, origin: str = "results") -> PilotResults:
     """Check a decoded results.json and return its typed view (AdvisorError naming the
     field when it is not well formed)."""
-    r = _Reader(origin)
+    r = FieldReader(origin)
     top = r.mapping(results, "the top level")
     if "arms" not in top:
         raise r.fail("the top level", "has no 'arms' block")

@@ -2,18 +2,17 @@
 
 Why apart from :mod:`advisor.decide.evidence`: the curve is an opt-in block with its own
 shape (points, a fit, a verdict); reading it here keeps that module about arms and
-comparisons. A malformed block fails with a message naming the field, like the rest of
-the evidence.
+comparisons. A malformed block fails with a message naming the field, through the same
+field checks as the rest of results.json (:class:`advisor.fields.FieldReader`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from advisor.errors import AdvisorError
+from advisor.fields import FieldReader
 
 __all__ = ["RULE_EXAMPLES", "VERDICTS", "CurveEvidence", "curves_from_results"]
 
@@ -53,67 +52,50 @@ class CurveEvidence:
         )
 
 
-def _fail(origin: str, where: str, problem: str) -> AdvisorError:
-    return AdvisorError(f"{origin}: {where} {problem}; re-run `advisor pilot` to rewrite it")
-
-
-def _num(value: Any, origin: str, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _fail(origin, where, f"must be a finite number (got {str(value)[:40]!r})")
-    return float(value)
-
-
-def _pair(value: Any, origin: str, where: str) -> tuple[float, float]:
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise _fail(origin, where, f"must be [lo, hi] (got {str(value)[:40]!r})")
-    return _num(value[0], origin, where), _num(value[1], origin, where)
-
-
-def _map(value: Any, origin: str, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(origin, where, f"must be an object (got {type(value).__name__})")
-    return value
-
-
-def _curve(arm: str, block: Mapping[str, Any], metric: str, base: Any, origin: str):
+def _curve(arm: str, block: Mapping[str, Any], metric: str, base: Any, r: FieldReader):
     where = f"data_curve.arms.{arm}"
     points = block.get("points")
     if not isinstance(points, list) or len(points) < 3:
-        raise _fail(origin, f"{where}.points", "must list at least three points")
+        raise r.fail(f"{where}.points", "must list at least three points")
     sizes, means, beats = [], [], []
     for i, p in enumerate(points):
-        p = _map(p, origin, f"{where}.points[{i}]")
-        n = int(_num(p.get("n_train"), origin, f"{where}.points[{i}].n_train"))
+        at = f"{where}.points[{i}]"
+        p = r.mapping(p, at)
+        n = r.count(p.get("n_train"), f"{at}.n_train")
+        if n is None:
+            raise r.fail(f"{at}.n_train", "must be a whole number >= 0 (got None)")
         sizes.append(n)
-        means.append(_num(p.get("mean"), origin, f"{where}.points[{i}].mean"))
+        means.append(r.number(p.get("mean"), f"{at}.mean"))
         vs = p.get("vs_baseline")
         if (
             isinstance(vs, Mapping)
             and vs.get("significant") is True
-            and _num(vs.get("diff"), origin, f"{where}.points[{i}].vs_baseline.diff") > 0
+            and r.number(vs.get("diff"), f"{at}.vs_baseline.diff") > 0
         ):
             beats.append(n)
     verdict = block.get("verdict")
     if verdict not in VERDICTS:
-        raise _fail(origin, f"{where}.verdict", f"must be one of {', '.join(VERDICTS)}")
-    ftl = _map(block.get("first_to_last"), origin, f"{where}.first_to_last")
-    dbl = _map(block.get("doubling"), origin, f"{where}.doubling")
-    aim = block.get("aim_examples")
+        raise r.fail(f"{where}.verdict", f"must be one of {', '.join(VERDICTS)}")
+    ftl = r.mapping(block.get("first_to_last"), f"{where}.first_to_last")
+    dbl = r.mapping(block.get("doubling"), f"{where}.doubling")
+    doubled_to = r.count(dbl.get("n_train"), f"{where}.doubling.n_train")
+    if doubled_to is None:
+        raise r.fail(f"{where}.doubling.n_train", "must be a whole number >= 0 (got None)")
     return CurveEvidence(
         arm=arm,
         metric=metric,
         sizes=tuple(sizes),
         means=tuple(means),
         verdict=verdict,
-        diff=_num(ftl.get("diff"), origin, f"{where}.first_to_last.diff"),
-        diff_ci95=_pair(ftl.get("ci95"), origin, f"{where}.first_to_last.ci95"),
-        p_value=_num(ftl.get("p_value"), origin, f"{where}.first_to_last.p_value"),
-        doubled_to=int(_num(dbl.get("n_train"), origin, f"{where}.doubling.n_train")),
-        predicted=_num(dbl.get("predicted"), origin, f"{where}.doubling.predicted"),
-        predicted_ci95=_pair(dbl.get("predicted_ci95"), origin, f"{where}.doubling.predicted_ci95"),
-        gain=_num(dbl.get("gain"), origin, f"{where}.doubling.gain"),
-        gain_ci95=_pair(dbl.get("gain_ci95"), origin, f"{where}.doubling.gain_ci95"),
-        aim_examples=None if aim is None else int(_num(aim, origin, f"{where}.aim_examples")),
+        diff=r.number(ftl.get("diff"), f"{where}.first_to_last.diff"),
+        diff_ci95=r.interval(ftl.get("ci95"), f"{where}.first_to_last.ci95"),
+        p_value=r.number(ftl.get("p_value"), f"{where}.first_to_last.p_value"),
+        doubled_to=doubled_to,
+        predicted=r.number(dbl.get("predicted"), f"{where}.doubling.predicted"),
+        predicted_ci95=r.interval(dbl.get("predicted_ci95"), f"{where}.doubling.predicted_ci95"),
+        gain=r.number(dbl.get("gain"), f"{where}.doubling.gain"),
+        gain_ci95=r.interval(dbl.get("gain_ci95"), f"{where}.doubling.gain_ci95"),
+        aim_examples=r.count(block.get("aim_examples"), f"{where}.aim_examples"),
         baseline=str(base["arm"]) if isinstance(base, Mapping) and base.get("arm") else None,
         beats_baseline_at=tuple(beats),
     )
@@ -124,11 +106,12 @@ def curves_from_results(results: Mapping[str, Any], origin: str) -> dict[str, Cu
     block = results.get("data_curve")
     if block is None:
         return {}
-    block = _map(block, origin, "data_curve")
+    r = FieldReader(origin)
+    block = r.mapping(block, "data_curve")
     metric = str(block.get("metric") or "")
     out = {}
-    for arm, curve in _map(block.get("arms") or {}, origin, "data_curve.arms").items():
-        curve = _map(curve, origin, f"data_curve.arms.{arm}")
+    for arm, curve in r.optional_mapping(block.get("arms"), "data_curve.arms").items():
+        curve = r.mapping(curve, f"data_curve.arms.{arm}")
         if curve.get("status") in ("ok", "partial"):
-            out[str(arm)] = _curve(str(arm), curve, metric, block.get("baseline"), origin)
+            out[str(arm)] = _curve(str(arm), curve, metric, block.get("baseline"), r)
     return out
