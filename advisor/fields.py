@@ -73,10 +73,3 @@ class FieldReader:
         block = self.optional_mapping(value, where)
         found = {str(k): self.measured(v, f"{where}.{k}") for k, v in block.items()}
         return {k: v for k, v in found.items() if v is not None}
-
-    def text(self, value: Any, where: str) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.fail(where, f"must be text (got {type(value).__name__})")
-        return value
