@@ -246,6 +246,7 @@ def render() -> None:
             widgets.error(f"The pilot results cannot be read or weighed in: {exc}")
         else:
             evidence = evidence_from(pilot)
+    clean = tidy(pilot) if pilot is not None else None
     if answers.task:
         st.markdown(f"**Task:** {escape_md(answers.task)}")
     counted = set(given) - {"task"}
@@ -256,10 +257,9 @@ def render() -> None:
         )
         st.page_link(page_paths.QUESTIONNAIRE, label="Go to the Questionnaire")
         if pilot is not None:
-            _pilot_details(pilot, run_dir)
+            _pilot_details(pilot, clean, run_dir)
         return
     rec = recommend(answers, evidence, answered=set(given)).to_dict()
-    clean = tidy(pilot) if pilot is not None else None
 
     # first screen: the recommendation, the evidence behind it and the next step
     left, right = st.columns([3, 2])
@@ -289,7 +289,7 @@ def render() -> None:
     _finetune_plan(rec.get("finetune_plan"))
     _export_download(rec.get("finetune_plan"), run_dir if results is not None else None)
     if pilot is not None:
-        _pilot_details(pilot, run_dir)
+        _pilot_details(pilot, clean, run_dir)
 
 
 def _scores_chart(rec: dict[str, Any]) -> None:
@@ -297,9 +297,8 @@ def _scores_chart(rec: dict[str, Any]) -> None:
     st.bar_chart(scores, x="approach", y="score", horizontal=True, height=200, sort=False)
 
 
-def _pilot_details(pilot: PilotResults, run_dir: Path | None) -> None:
+def _pilot_details(pilot: PilotResults, clean: dict[str, Any], run_dir: Path | None) -> None:
     st.subheader("Pilot evidence")
-    clean = tidy(pilot)
     st.dataframe(arms_table(clean), hide_index=True, width="stretch")
     all_charts(clean)
     evidence_view.render(dict(pilot.raw), run_dir)  # data curve, seed spread, run comparison
