@@ -37,17 +37,58 @@ METRIC_PREFERENCE = (
 
 @dataclass(frozen=True)
 class Evidence:
-    arms: dict[str, ArmResult]
-    comparisons: tuple[Comparison, ...] = ()
-    mde: dict[str, float] = field(default_factory=dict)  # minimum detectable effect per metric
-    smoke: bool = False
-    model: str = "unknown"
-    origin: str = "results"  # where it was read from, for messages
-    primary_metric: str | None = None  # the metric the pilot leads with (results.json)
-    primary_metric_reason: str | None = None
-    n_examples: int | None = None  # labelled examples the pilot was given
-    n_test: int | None = None  # held-out items every arm answered
+    """The rules' questions over one checked :class:`~advisor.schema.PilotResults`.
+
+    Why it holds the pilot rather than copies of its fields: the schema is the one place
+    that says what a pilot recorded; a second list of the same fields drifts from it.
+    """
+
+    pilot: PilotResults
     curves: dict[str, CurveEvidence] = field(default_factory=dict)  # data curve by arm
+
+    @property
+    def arms(self) -> Mapping[str, ArmResult]:
+        return self.pilot.arms
+
+    @property
+    def comparisons(self) -> tuple[Comparison, ...]:
+        return self.pilot.comparisons
+
+    @property
+    def mde(self) -> Mapping[str, float]:
+        """The minimum detectable effect per metric at the pilot's test size."""
+        return self.pilot.mde
+
+    @property
+    def smoke(self) -> bool:
+        return self.pilot.smoke
+
+    @property
+    def model(self) -> str:
+        return self.pilot.model or "unknown"
+
+    @property
+    def origin(self) -> str:
+        """Where the results were read from, for messages."""
+        return self.pilot.origin
+
+    @property
+    def primary_metric(self) -> str | None:
+        return self.pilot.primary_metric
+
+    @property
+    def primary_metric_reason(self) -> str | None:
+        return self.pilot.primary_metric_reason
+
+    @property
+    def n_examples(self) -> int | None:
+        """Labelled examples the pilot was given."""
+        return self.pilot.data.get("n_examples")
+
+    @property
+    def n_test(self) -> int | None:
+        """Held-out items every arm answered."""
+        return self.pilot.n_test
 
     @property
     def weight(self) -> float:
@@ -129,19 +170,7 @@ def evidence_from_results(results: Any, origin: str = "results") -> Evidence:
 
 def evidence_from(pilot: PilotResults) -> Evidence:
     """The decision's view of an already read pilot."""
-    return Evidence(
-        arms=dict(pilot.arms),
-        comparisons=pilot.comparisons,
-        mde=dict(pilot.mde),
-        smoke=pilot.smoke,
-        model=pilot.model or "unknown",
-        origin=pilot.origin,
-        primary_metric=pilot.primary_metric,
-        primary_metric_reason=pilot.primary_metric_reason,
-        n_examples=pilot.data.get("n_examples"),
-        n_test=pilot.data.get("n_test"),
-        curves=curves_from_results(pilot.raw, pilot.origin),
-    )
+    return Evidence(pilot=pilot, curves=curves_from_results(pilot.raw, pilot.origin))
 
 
 def load_evidence(run_dir_or_results: Path | str | Mapping[str, Any]) -> Evidence:
