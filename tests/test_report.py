@@ -389,6 +389,18 @@ def test_build_report_uses_run_dir_answers_and_the_decision_rules(tmp_path):
     assert data["answers"] and data["pilot"]
 
 
+def test_build_report_prints_the_recommendation_it_is_given(tmp_path):
+    """The app decides once for its screen and hands that decision to the report."""
+    run = write_run(tmp_path / "run", answers=make_answers())
+    decided = build_report(run)["recommendation"]
+    given = make_recommendation()
+    given["next_step"] = "A next step only the given recommendation has."
+    data = build_report(run, recommendation=given)
+    assert data["recommendation"]["next_step"] == given["next_step"]
+    assert data["recommendation"]["next_step"] != decided["next_step"]
+    assert given["next_step"] in render_markdown(data)
+
+
 def test_build_report_validates_answers_passed_as_a_dict():
     with pytest.raises(AdvisorError, match="unknown key"):
         build_report(answers={"colour": "blue"})

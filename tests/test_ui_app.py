@@ -4,6 +4,7 @@ recommendation and survive a refresh, data uploads are checked and bad ones expl
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from ui_helpers import PAGES, goto, new_app, texts
@@ -299,6 +300,25 @@ def test_pilot_form_choices_survive_a_refresh():
     arms = again.multiselect(key="p__arms")
     assert "RAG (BM25)" not in arms.options and "Zero-shot prompting" in arms.options
     assert arms.value == ["zero_shot"]
+
+
+def test_the_report_files_print_the_recommendation_on_screen(monkeypatch):
+    """The page decides once; the downloads carry that decision, not a second one."""
+    from advisor.decide.recommend import recommend
+    from advisor.ui import report_page
+
+    def marked(*args, **kwargs):
+        rec = recommend(*args, **kwargs)
+        return replace(rec, next_step="Only the on-screen decision says this.")
+
+    monkeypatch.setattr(report_page, "recommend", marked)
+    at = new_app().run()
+    at.radio(key="q_prompting_effort").set_value("systematic")
+    at = goto(at.run(), "report")
+    assert not at.exception and not at.error
+    files = at.session_state["report_files"]
+    assert "Only the on-screen decision says this." in files["md"].decode()
+    assert json.loads(files["json"])["recommendation"]["next_step"].startswith("Only the")
 
 
 def test_report_page_offers_the_training_setup_when_finetuning_is_planned():

@@ -264,8 +264,13 @@ def build_report(
     answers: Any = None,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
     answered: Collection[str] | None = None,
+    recommendation: Mapping | None = None,
 ) -> dict[str, Any]:
     """Report data from a run folder and/or questionnaire answers.
+
+    ``recommendation`` (``Recommendation.to_dict()``) is one already made from the same
+    answers and run, e.g. the one the app shows on screen: the report then prints that very
+    recommendation instead of deciding a second time.
 
     ``answered`` (the app passes it) names the questions the user really answered: the
     others do not count towards the confidence and are shown as defaults.
@@ -305,7 +310,24 @@ def build_report(
             f"and/or --answers FILE{where}"
         )
 
-    recommendation = None
+    if recommendation is None:
+        recommendation = _recommend(results, answers, answered)
+    return build_report_data(
+        recommendation,
+        results,
+        _answers_dict(answers),
+        prices,
+        predictions=predictions,
+        max_examples=max_examples,
+        warnings=warnings,
+        answered=answered,
+    )
+
+
+def _recommend(
+    results: PilotResults | None, answers: Any, answered: Collection[str] | None
+) -> dict[str, Any] | None:
+    """The recommendation for a report, or None when nothing can decide yet."""
     evidence = None
     if results is not None:
         from advisor.decide.evidence import evidence_from
@@ -317,18 +339,9 @@ def build_report(
         from advisor.decide.questionnaire import Answers
         from advisor.decide.recommend import recommend
 
-        recommendation = recommend(
+        return recommend(
             answers or Answers(),
             evidence,
             answered=answered if answers is not None else (),
         ).to_dict()
-    return build_report_data(
-        recommendation,
-        results,
-        _answers_dict(answers),
-        prices,
-        predictions=predictions,
-        max_examples=max_examples,
-        warnings=warnings,
-        answered=answered,
-    )
+    return None

@@ -37,17 +37,24 @@ FILES_KEY = "report_files"  # last rendered payloads, also read by the tests
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def report_files(run_dir: str | None, stamp: float, answers_json: str) -> dict[str, bytes]:
+def report_files(
+    run_dir: str | None, stamp: float, answers_json: str, recommendation_json: str
+) -> dict[str, bytes]:
     """Every report format as bytes; ``stamp`` (results.json mtime) invalidates the cache.
 
     ``answers_json`` holds only the answered questions: the rest are shown as defaults and
-    do not count towards the confidence. The next step is worded for the app.
+    do not count towards the confidence. ``recommendation_json`` is the recommendation the
+    page shows, so the files print that one rather than deciding again. The next step is
+    worded for the app.
     """
     from advisor.report import build_report, render_html, render_json, render_markdown, render_pdf
 
     given = json.loads(answers_json)
     data = build_report(
-        run_dir, answers=parse_answers(given) if given else None, answered=set(given)
+        run_dir,
+        answers=parse_answers(given) if given else None,
+        answered=set(given),
+        recommendation=json.loads(recommendation_json),
     )
     rec = data.get("recommendation")
     if rec and rec.get("next_step"):
@@ -94,10 +101,11 @@ def download_name(run_dir: Path | None, fmt: str) -> str:
     return f"advisor-report-{run_dir.name if run_dir else 'questionnaire'}.{fmt}"
 
 
-def _downloads(run_dir: Path | None, answers_json: str) -> None:
+def _downloads(run_dir: Path | None, answers_json: str, rec: dict[str, Any]) -> None:
     stamp = (run_dir / "results.json").stat().st_mtime if run_dir else 0.0
+    rec_json = json.dumps(rec, sort_keys=True)
     with st.spinner("Rendering the report (charts take a few seconds)…"):
-        files = report_files(str(run_dir) if run_dir else None, stamp, answers_json)
+        files = report_files(str(run_dir) if run_dir else None, stamp, answers_json, rec_json)
     st.session_state[FILES_KEY] = files
     cols = st.columns(4)
     labels = {"md": "Markdown", "html": "HTML", "pdf": "PDF", "json": "JSON"}
@@ -274,7 +282,9 @@ def render() -> None:
             _scores_chart(rec)
     st.markdown("**Download the report**")
     try:
-        _downloads(run_dir if results is not None else None, json.dumps(given, sort_keys=True))
+        _downloads(
+            run_dir if results is not None else None, json.dumps(given, sort_keys=True), rec
+        )
     except AdvisorError as exc:
         widgets.error(f"The report cannot be rendered: {exc}")
     if results is not None and run_dir is not None:
