@@ -282,9 +282,7 @@ def render() -> None:
             _scores_chart(rec)
     st.markdown("**Download the report**")
     try:
-        _downloads(
-            run_dir if results is not None else None, json.dumps(given, sort_keys=True), rec
-        )
+        _downloads(run_dir if results is not None else None, json.dumps(given, sort_keys=True), rec)
     except AdvisorError as exc:
         widgets.error(f"The report cannot be rendered: {exc}")
     if results is not None and run_dir is not None:
