@@ -233,3 +233,43 @@ def test_the_pilot_flags_default_to_the_settings_dataclass():
     args = build_parser().parse_args(["pilot", "--data", "d.jsonl", "--out", "run"])
     from_flags = asdict(settings_from_args(args, "d.jsonl", "run", None))
     assert from_flags == asdict(PilotSettings(data="d.jsonl", out="run"))
+
+
+def _documented(cls) -> list[str]:
+    from dataclasses import fields
+
+    return [f.name for f in fields(cls) if f.metadata.get("help")]
+
+
+def test_the_pilot_flags_take_their_help_from_the_settings_dataclasses():
+    """Each documented setting's flag shows the dataclass's own text and default."""
+    from advisor.cli import build_parser
+    from advisor.finetune.settings import LoraSettings
+    from advisor.pilot.context import PilotSettings
+    from advisor.settings_help import help_for
+
+    parser = build_parser()
+    pilot = parser._subparsers._group_actions[0].choices["pilot"]  # noqa: SLF001
+    helps = {a.dest: a.help for a in pilot._actions}  # noqa: SLF001
+    lora_flags = {"rank": "lora_rank", "epochs": "lora_epochs", "learning_rate": "lora_lr"}
+    lora_flags |= {"max_steps": "lora_max_steps", "batch_size": "lora_batch_size"}
+    lora_flags |= {"prompt_loss_weight": "prompt_loss_weight"}
+    renamed = {"api_timeout_s": "api_timeout"}
+    for name in _documented(PilotSettings):
+        assert helps[renamed.get(name, name)] == help_for(PilotSettings, name), name
+    for name, dest in lora_flags.items():
+        assert helps[dest] == help_for(LoraSettings, name), name
+    assert "(default 0.2)" in helps["test_size"]
+    assert set(lora_flags) | {"alpha", "target_modules"} == set(_documented(LoraSettings))
+
+
+def test_help_for_names_an_undocumented_setting():
+    import pytest
+
+    from advisor.pilot.context import PilotSettings
+    from advisor.settings_help import help_for
+
+    with pytest.raises(KeyError, match="has no help text"):
+        help_for(PilotSettings, "chunk_words")
+    with pytest.raises(KeyError, match="no setting"):
+        help_for(PilotSettings, "nope")

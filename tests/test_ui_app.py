@@ -412,3 +412,20 @@ def test_a_zipped_datasets_folder_uploads(_runs):
     assert any("Read as Alpaca Hugging Face datasets folder" in i for i in infos), infos
     # all 4 rows of both splits were read (the fixture is too small for a pilot's split)
     assert any("got 4" in e for e in texts(at.error)), texts(at.error)
+
+
+def test_the_pilot_widgets_show_the_settings_help_the_cli_shows():
+    from advisor.finetune.settings import LoraSettings
+    from advisor.pilot.context import PilotSettings
+    from advisor.settings_help import help_for
+
+    at = goto(new_app().run(), "data")
+    at.selectbox(key="d__sample").set_value("tiny").run()
+    at = goto(at, "pilot")
+    assert not at.exception
+    assert at.number_input(key="p__k").help == help_for(PilotSettings, "few_shot_k")
+    assert at.number_input(key="p__maxtest").help == help_for(PilotSettings, "max_test")
+    assert at.number_input(key="p__epochs").help == help_for(LoraSettings, "epochs")
+    assert at.selectbox(key="p__targets").help == help_for(
+        LoraSettings, "target_modules", default=False
+    )

@@ -94,11 +94,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hub id, folder, .gguf file or builtin:tiny (default: the default model)",
     )
     p.add_argument("--embedder", help="sentence-transformers id or folder (default MiniLM)")
-    from advisor.cli.pilot import test_size_arg
+    from advisor.cli.argtypes import test_size_value
     from advisor.pilot.context import PilotSettings
 
     defaults = PilotSettings(data="", out="")  # the same defaults as `advisor pilot`
-    p.add_argument("--test-size", type=test_size_arg, default=defaults.test_size)
+    p.add_argument("--test-size", type=test_size_value, default=defaults.test_size)
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--quiet", action="store_true")
     p.add_argument(

@@ -4,63 +4,32 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any
 
 from advisor.catalog import arm_list_help
-from advisor.cli.pilot_api import add_api_arguments, endpoint, finite_number
+from advisor.cli.argtypes import finite_number, positive_int, test_size_value, validation_size_value
+from advisor.cli.pilot_api import add_api_arguments, endpoint
 from advisor.errors import AdvisorError
+from advisor.finetune.settings import LoraSettings
 from advisor.pilot.budget import parse_budget
 from advisor.pilot.context import PilotSettings
+from advisor.settings_help import help_for
 
 ARM_HELP = f"comma-separated arms (default: all the data allows): {arm_list_help()}"
 
 # Every flag's default is the settings dataclass's: the CLI, the app and the Python API
 # cannot drift apart.
 _S = PilotSettings(data="", out="")
+_TWICE_RANK = " (default 2 x --lora-rank)"
 
 
-def _size(value: str, allow_zero: bool) -> float:
-    try:
-        v = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a fraction like 0.2 or a count like 40 (not {value!r})"
-        ) from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(
-            f"must be a fraction like 0.2 or a count like 40 (not {value!r})"
-        )
-    if v < 0 or (v == 0 and not allow_zero):
-        raise argparse.ArgumentTypeError(
-            f"must be {'0 or more' if allow_zero else 'positive'} (not {value!r})"
-        )
-    if v >= 1:
-        if not v.is_integer():
-            raise argparse.ArgumentTypeError(
-                f"a count must be a whole number, a fraction must be below 1 (not {value!r})"
-            )
-        return int(v)  # a count of examples
-    return v
+def _help(name: str, *, default: bool = True) -> str:
+    return help_for(PilotSettings, name, default=default)
 
 
-def test_size_arg(value: str) -> float:
-    return _size(value, allow_zero=False)
-
-
-def _validation_size(value: str) -> float:
-    return _size(value, allow_zero=True)
-
-
-def _positive_int(value: str) -> int:
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number (not {value!r})") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive (not {value!r})")
-    return v
+def _lora_help(name: str, *, default: bool = True) -> str:
+    return help_for(LoraSettings, name, default=default)
 
 
 def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
@@ -78,7 +47,7 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
         help="time budget such as 5m, 300s or 1h: the pilot measures this machine, then cuts "
         "LoRA epochs, test items and, last, arms until it fits, and says what it cut",
     )
-    p.add_argument("--task", default="", help="the instruction every arm gets")
+    p.add_argument("--task", default=_S.task, help=_help("task"))
     p.add_argument(
         "--format",
         help="required output format: json, regex:PATTERN, or a JSON Schema file "
@@ -89,70 +58,76 @@ def add_pilot_arguments(p: argparse.ArgumentParser) -> None:
         help="the metric to lead with (default: by the task's kind: field_accuracy for JSON "
         "outputs, answer_containment for short answers, rouge_l for free text)",
     )
-    p.add_argument("--input-col", default=_S.input_col)
-    p.add_argument("--output-col", default=_S.output_col)
-    p.add_argument("--doc-id-col", default=_S.doc_id_col)
+    p.add_argument("--input-col", default=_S.input_col, help=_help("input_col"))
+    p.add_argument("--output-col", default=_S.output_col, help=_help("output_col"))
+    p.add_argument("--doc-id-col", default=_S.doc_id_col, help=_help("doc_id_col"))
     p.add_argument(
         "--test-size",
-        type=test_size_arg,
+        type=test_size_value,
         default=_S.test_size,
-        help=f"fraction (0.2) or count (40) of examples held out (default {_S.test_size})",
+        help=_help("test_size"),
     )
     p.add_argument(
         "--validation-size",
-        type=_validation_size,
+        type=validation_size_value,
         default=_S.validation_size,
-        help="fraction or count of examples for LoRA early stopping "
-        f"(default {_S.validation_size}; 0 = none)",
+        help=_help("validation_size"),
     )
     p.add_argument(
         "--max-test",
-        type=_positive_int,
+        type=positive_int,
         default=_S.max_test,
-        help=f"cap on test items (default {_S.max_test})",
+        help=_help("max_test"),
     )
-    p.add_argument("--seed", type=int, default=_S.seed, help=f"0 to 2**32-1 (default {_S.seed})")
-    p.add_argument("--few-shot-k", type=int, default=_S.few_shot_k)
-    p.add_argument("--retrieval-k", type=int, default=_S.retrieval_k)
+    p.add_argument("--seed", type=int, default=_S.seed, help=_help("seed"))
+    p.add_argument("--few-shot-k", type=int, default=_S.few_shot_k, help=_help("few_shot_k"))
+    p.add_argument("--retrieval-k", type=int, default=_S.retrieval_k, help=_help("retrieval_k"))
     p.add_argument(
         "--embedder", help="sentence-transformers id or folder (default all-MiniLM-L6-v2)"
     )
-    p.add_argument("--batch-size", type=int, default=_S.batch_size, help="generation batch size")
+    p.add_argument("--batch-size", type=int, default=_S.batch_size, help=_help("batch_size"))
     p.add_argument(
         "--max-new-tokens",
-        type=_positive_int,
+        type=positive_int,
         help="cap on answer tokens (default: bounded by the longest training output)",
     )
     p.add_argument(
         "--max-rows",
-        type=_positive_int,
+        type=positive_int,
         default=_S.max_rows,
-        help="row limit of the examples file",
+        help=_help("max_rows"),
     )
     p.add_argument(
         "--max-documents",
-        type=_positive_int,
+        type=positive_int,
         default=_S.max_documents,
-        help="document limit of the knowledge base",
+        help=_help("max_documents"),
     )
     p.add_argument(
         "--max-bytes",
-        type=_positive_int,
+        type=positive_int,
         default=_S.max_bytes,
         help="size limit of one input file, or of a knowledge-base folder "
         f"(default {_S.max_bytes / 1e6:g} MB)",
     )
-    p.add_argument("--lora-rank", type=int, default=_S.lora.rank)
-    p.add_argument("--lora-alpha", type=int)
-    p.add_argument("--lora-epochs", type=int, default=_S.lora.epochs)
-    p.add_argument("--lora-lr", type=finite_number)
-    p.add_argument("--lora-max-steps", type=int)
-    p.add_argument("--lora-batch-size", type=int, default=_S.lora.batch_size)
-    p.add_argument("--prompt-loss-weight", type=finite_number, default=_S.lora.prompt_loss_weight)
+    p.add_argument("--lora-rank", type=int, default=_S.lora.rank, help=_lora_help("rank"))
+    p.add_argument("--lora-alpha", type=int, help=_lora_help("alpha", default=False) + _TWICE_RANK)
+    p.add_argument("--lora-epochs", type=int, default=_S.lora.epochs, help=_lora_help("epochs"))
+    p.add_argument("--lora-lr", type=finite_number, help=_lora_help("learning_rate"))
+    p.add_argument("--lora-max-steps", type=int, help=_lora_help("max_steps"))
+    p.add_argument(
+        "--lora-batch-size", type=int, default=_S.lora.batch_size, help=_lora_help("batch_size")
+    )
+    p.add_argument(
+        "--prompt-loss-weight",
+        type=finite_number,
+        default=_S.lora.prompt_loss_weight,
+        help=_lora_help("prompt_loss_weight"),
+    )
     p.add_argument(
         "--trust-remote-code",
         action="store_true",
-        help="allow the model repository to run its own code (off by default)",
+        help=_help("trust_remote_code"),
     )
     add_api_arguments(p, _S)
     p.add_argument(

@@ -9,20 +9,10 @@ rule: flags given explicitly win over a ``--provider`` preset.
 from __future__ import annotations
 
 import argparse
-import math
 
+from advisor.cli.argtypes import finite_number
 from advisor.pilot.context import PilotSettings
-
-
-def finite_number(value: str) -> float:
-    """An argparse type: a finite float, or a one-line usage error."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number (not {value!r})") from None
-    if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"must be a finite number (not {value!r})")
-    return number
+from advisor.settings_help import help_for
 
 
 def add_api_arguments(p: argparse.ArgumentParser, defaults: PilotSettings) -> None:
@@ -50,13 +40,13 @@ def add_api_arguments(p: argparse.ArgumentParser, defaults: PilotSettings) -> No
         "--api-concurrency",
         type=int,
         default=_S.api_concurrency,
-        help=f"requests in flight ({_S.api_concurrency})",
+        help=help_for(PilotSettings, "api_concurrency"),
     )
     p.add_argument(
         "--api-timeout",
         type=finite_number,
         default=_S.api_timeout_s,
-        help=f"seconds per request ({_S.api_timeout_s:g})",
+        help=help_for(PilotSettings, "api_timeout_s"),
     )
 
 

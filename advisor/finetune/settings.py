@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from advisor.settings_help import documented
+
 __all__ = ["PRECISIONS", "LoraSettings", "TrainPair"]
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -20,18 +22,28 @@ SMOKE_LEARNING_RATE = 3e-3
 
 @dataclass(frozen=True)
 class LoraSettings:
-    rank: int = 8  # 4-16 is plenty for a pilot (framework §8)
-    alpha: int = 16  # update scaled by alpha / rank; alpha = 2r is a common choice
+    rank: int = documented(8, "LoRA rank r: 4-16 is plenty for a pilot (framework §8)")
+    alpha: int = documented(16, "updates are scaled by alpha / r; 2r is usual")
     # 0: dropout's random masks cost ~20% of a CPU training step (experiments/README.md);
     # the pilot guards overfitting with early stopping on the validation loss instead
     dropout: float = 0.0
-    target_modules: tuple[str, ...] | str = "auto"  # "auto" = every attention projection
-    learning_rate: float = 2e-4  # LoRA tolerates ~1e-4..5e-4 (framework §9)
-    epochs: int = 3  # small data wants several passes; early stopping guards overfit
-    max_steps: int | None = None  # a hard cap on optimizer steps (benchmarks, smoke runs)
-    batch_size: int = 8  # examples per forward pass
+    target_modules: tuple[str, ...] | str = documented(
+        "auto",
+        "auto = every attention projection (q, k, v, o), which tends to beat a larger rank "
+        "on fewer matrices; all-linear adds the MLP",
+    )
+    learning_rate: float = documented(
+        2e-4, "LoRA tolerates ~1e-4 to 5e-4 (framework §9); the built-in model needs more"
+    )
+    epochs: int = documented(
+        3, "passes over the training data; early stopping on validation loss guards overfit"
+    )
+    max_steps: int | None = documented(None, "a hard cap on optimizer steps (none by default)")
+    batch_size: int = documented(8, "training examples per forward pass")
     grad_accum: int = 1  # effective batch = batch_size * grad_accum
-    prompt_loss_weight: float = 0.0  # 0 = responses only; the chapter cites 0.1 as common
+    prompt_loss_weight: float = documented(
+        0.0, "0 = learn from the responses only; the chapter cites 0.1 as common"
+    )
     early_stopping_patience: int = 1  # epochs without validation improvement before stop
     max_seq_len: int = 512  # prompt is cut from the left beyond this; response kept
     weight_decay: float = 0.0

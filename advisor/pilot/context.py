@@ -18,6 +18,7 @@ from advisor.data.types import Document, Example, Split
 from advisor.errors import knob
 from advisor.finetune.settings import LoraSettings
 from advisor.models.hf import DEFAULT_MODEL
+from advisor.settings_help import documented
 
 
 def _named(name: str) -> str:
@@ -32,18 +33,28 @@ class PilotSettings:
     kb: str | None = None  # knowledge base file or folder
     model: str | None = None  # hub id, local folder or builtin:tiny; None = DEFAULT_MODEL
     arms: tuple[str, ...] = ()  # empty = every arm the data allows
-    task: str = ""  # instruction shared by every arm (empty = a generic "answer" task)
+    task: str = documented("", "the instruction every arm gets (empty = a generic answer task)")
     format: str | None = None  # "json", "regex:<pattern>" or a JSON Schema file path
-    input_col: str = "input"
-    output_col: str = "output"
-    doc_id_col: str = "doc_id"
-    test_size: float = 0.2  # fraction (<1) or count (>=1) of examples held out for test
-    validation_size: float = 0.1  # LoRA early stopping reads this split
-    max_test: int | None = 200  # cap so a large file does not make the pilot take hours
+    input_col: str = documented("input", "column holding the model's input")
+    output_col: str = documented("output", "column holding the expected output")
+    doc_id_col: str = documented(
+        "doc_id", "column naming the knowledge-base document that holds the answer (recall@k)"
+    )
+    test_size: float = documented(
+        0.2, "fraction (0.2) or count (40) of examples held out; every arm answers them"
+    )
+    validation_size: float = documented(
+        0.1, "fraction or count of examples for LoRA early stopping (0 = none)"
+    )
+    max_test: int | None = documented(
+        200, "cap on test items, so a large file does not make the pilot take hours"
+    )
     budget_s: float | None = None  # plan the pilot to finish in this many seconds (budget.py)
-    seed: int = 0
-    few_shot_k: int = 4  # the chapter: 1 to 50 examples; 4 fits a small context
-    retrieval_k: int = 3  # passages in a RAG prompt
+    seed: int = documented(0, "seed of the split, the sampling and training: 0 to 2**32-1")
+    few_shot_k: int = documented(
+        4, "examples in a few-shot prompt (the chapter: 1 to 50; 4 fits a small context)"
+    )
+    retrieval_k: int = documented(3, "passages in a RAG prompt")
     chunk_words: int = 150  # ~200 word pieces: inside MiniLM's 256-token window
     chunk_overlap: int = 30
     lora_rag_retriever: str = "bm25"  # retriever the lora_rag arm trains and answers with
@@ -51,21 +62,23 @@ class PilotSettings:
     # and answer (prompts.trim_contexts); None = whole passages. Test prompts keep them all.
     train_context_words: int | None = 60
     embedder: str | None = None  # sentence-transformers id/folder; None = all-MiniLM-L6-v2
-    batch_size: int = 16  # generation batch
+    batch_size: int = documented(16, "prompts generated together in one batch")
     max_new_tokens: int | None = None  # None = bounded from the training references
     primary_metric: str | None = None  # the metric to lead with; None = by the task's kind
-    trust_remote_code: bool = False  # only when the user opts in
+    trust_remote_code: bool = documented(
+        False, "allow the model repository to run its own code (off by default)"
+    )
     # OpenAI-compatible endpoint for the prompting/RAG arms (advisor.models.openai_api); the key
     # stays in the environment variable named here and is never saved
     api_base: str | None = None  # e.g. http://localhost:8000/v1; None = local model only
     api_model: str | None = None  # None = the first model the endpoint lists
     api_key_env: str = "OPENAI_API_KEY"  # NAME of the variable holding the key
-    api_concurrency: int = 4  # requests in flight at once
-    api_timeout_s: float = 60  # per request
+    api_concurrency: int = documented(4, "requests in flight at once")
+    api_timeout_s: float = documented(60, "seconds per request")
     mlflow: str | None = None  # tracking URI the CLI logs the finished run to
     # Input limits: a pilot needs hundreds of examples, and a huge file should fail fast
-    max_rows: int = 100_000  # rows of the examples file
-    max_documents: int = 100_000  # knowledge-base documents (rows or files)
+    max_rows: int = documented(100_000, "row limit of the examples file")
+    max_documents: int = documented(100_000, "document limit of the knowledge base")
     max_bytes: int = 50_000_000  # bytes of one input file (or of a knowledge-base folder)
     lora: LoraSettings = field(default_factory=LoraSettings)
     # Evidence beyond the arms (advisor.pilot.extra_runs); none of it changes an arm's numbers

@@ -20,7 +20,9 @@ from advisor.pilot import jobs
 from advisor.pilot.arms import ARMS
 from advisor.pilot.context import PilotSettings
 from advisor.report.formatting import ARM_LABELS, label
+from advisor.settings_help import help_for
 from advisor.ui import page_paths, state, widgets
+from advisor.ui.lora_form import lora_choice
 from advisor.ui.memory_view import memory_panel
 from advisor.ui.run_view import live_status, past_runs
 from advisor.ui.widgets import escape_md
@@ -33,6 +35,11 @@ MODEL_KINDS = (
 )
 SMOKE_KIND = MODEL_KINDS[3]
 FORM_KEY = "pilot_form"  # the form's last values, in the saved session
+
+
+def _help(name: str, *, default: bool = True) -> str:
+    """The setting's help text, the one ``advisor pilot --help`` shows too."""
+    return help_for(PilotSettings, name, default=default)
 
 
 def _defaults() -> dict[str, Any]:
@@ -90,10 +97,6 @@ def _on_model_kind() -> None:
     # a random tiny model needs a bigger step to move in a few epochs (as the CLI does)
     builtin = st.session_state.get("p__model_kind") == SMOKE_KIND
     st.session_state["p__lr"] = SMOKE_LEARNING_RATE if builtin else LoraSettings.learning_rate
-
-
-def _on_rank() -> None:
-    st.session_state["p__alpha"] = 2 * int(st.session_state["p__rank"])  # alpha = 2r
 
 
 def _model_choice() -> str | None:
@@ -209,53 +212,6 @@ def _arms_choice(has_kb: bool) -> tuple[str, ...]:
     return tuple(chosen)
 
 
-def _lora_choice() -> dict[str, Any]:
-    with st.expander("LoRA settings (used by the finetuning arms)"):
-        c1, c2, c3 = st.columns(3)
-        rank = c1.selectbox("Rank r", [4, 8, 16, 32, 64], key="p__rank", on_change=_on_rank)
-        alpha = c2.number_input(
-            "Alpha", 1, 1024, key="p__alpha", help="Updates are scaled by alpha / r; 2r is usual."
-        )
-        epochs = c3.number_input("Epochs", 1, 50, key="p__epochs")
-        c4, c5, c6 = st.columns(3)
-        lr = c4.number_input(
-            "Learning rate",
-            1e-6,
-            0.5,
-            format="%.5f",
-            key="p__lr",
-            help="LoRA tolerates ~1e-4 to 5e-4; the random built-in model needs a larger step.",
-        )
-        batch = c5.number_input("Batch size", 1, 256, key="p__lbatch")
-        max_steps = c6.number_input("Max steps (0 = no cap)", 0, 100_000, key="p__max_steps")
-        c7, c8 = st.columns(2)
-        targets = c7.selectbox(
-            "Target modules",
-            ["auto", "all-linear"],
-            key="p__targets",
-            help="auto = every attention projection (q, k, v, o), which tends to beat a "
-            "larger rank on fewer matrices; all-linear adds the MLP.",
-        )
-        plw = c8.slider(
-            "Prompt loss weight",
-            0.0,
-            1.0,
-            step=0.05,
-            key="p__plw",
-            help="0 = learn from the responses only; the chapter cites 0.1 as common.",
-        )
-    return {
-        "rank": int(rank),
-        "alpha": int(alpha),
-        "epochs": int(epochs),
-        "learning_rate": float(lr),
-        "batch_size": int(batch),
-        "max_steps": int(max_steps) or None,
-        "target_modules": targets,
-        "prompt_loss_weight": float(plw),
-    }
-
-
 def _settings(data: dict[str, Any]) -> tuple[PilotSettings | None, str | None]:
     _seed_form(_arm_names(bool(data.get("kb"))))
     model = _model_choice()
@@ -266,16 +222,24 @@ def _settings(data: dict[str, Any]) -> tuple[PilotSettings | None, str | None]:
         0.01,
         100_000.0,
         key="p__test",
-        help="Held-out examples every arm answers. More test items = narrower intervals.",
+        help=_help("test_size") + ". More test items = narrower intervals.",
     )
-    max_test = c2.number_input("At most this many test items", 1, 100_000, key="p__maxtest")
-    seed = c3.number_input("Seed", 0, 2**31 - 1, key="p__seed")
-    lora = _lora_choice()
+    max_test = c2.number_input(
+        "At most this many test items", 1, 100_000, key="p__maxtest", help=_help("max_test")
+    )
+    seed = c3.number_input("Seed", 0, 2**31 - 1, key="p__seed", help=_help("seed"))
+    lora = lora_choice()
     with st.expander("Advanced"):
         a1, a2, a3 = st.columns(3)
-        few_shot_k = a1.number_input("Few-shot examples", 1, 50, key="p__k")
-        retrieval_k = a2.number_input("Passages per RAG prompt", 1, 20, key="p__rk")
-        batch_size = a3.number_input("Generation batch", 1, 256, key="p__gbatch")
+        few_shot_k = a1.number_input(
+            "Few-shot examples", 1, 50, key="p__k", help=_help("few_shot_k")
+        )
+        retrieval_k = a2.number_input(
+            "Passages per RAG prompt", 1, 20, key="p__rk", help=_help("retrieval_k")
+        )
+        batch_size = a3.number_input(
+            "Generation batch", 1, 256, key="p__gbatch", help=_help("batch_size")
+        )
         embedder = st.text_input(
             "Embedding model (empty = bundled all-MiniLM-L6-v2; 'hashing' = fast fake)",
             key="p__embedder",
@@ -285,7 +249,7 @@ def _settings(data: dict[str, Any]) -> tuple[PilotSettings | None, str | None]:
             trust = st.checkbox(
                 "Allow the model repository to run its own code (trust_remote_code)",
                 key="p__trust",
-                help="Off by default: only for models whose authors you trust.",
+                help=_help("trust_remote_code") + ": only for models whose authors you trust.",
             )
     _remember_form()
     if model == "":
