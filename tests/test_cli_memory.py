@@ -61,6 +61,14 @@ def test_json_from_config_matches_the_library(capsys):
     assert "fits" not in out  # no GPU given, no verdict
 
 
+def test_no_options_means_the_libraries_defaults(capsys):
+    """The flags' defaults are estimate_memory's: the CLI and a Python call agree."""
+    out = _json(capsys, "--config", str(CONFIGS / "mistral-7b" / "config.json"))
+    expected = estimate_memory(shape_from_config(CONFIGS / "mistral-7b")).to_dict()
+    for key in CONTRACT_KEYS:
+        assert out[key] == expected[key], key
+
+
 def test_model_folder_works_like_its_config_file(capsys):
     a = _json(capsys, "--config", str(CONFIGS / "qwen2-0.5b"))
     b = _json(capsys, "--config", str(CONFIGS / "qwen2-0.5b" / "config.json"))

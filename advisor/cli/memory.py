@@ -8,6 +8,7 @@ anyone downloads weights. Figures are in GB = 1e9 bytes; see ``advisor.memory``.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 from typing import Any
@@ -15,6 +16,14 @@ from typing import Any
 from advisor.errors import AdvisorError
 
 _DIM_OPTIONS = ("layers", "hidden", "heads", "kv_heads", "vocab")
+
+
+def _calculator_defaults() -> dict[str, Any]:
+    """The flags' defaults are the calculator's own, so `advisor memory` and a Python call
+    of ``estimate_memory`` give the same figures for the same model."""
+    from advisor.memory.gpu import estimate_memory
+
+    return {n: p.default for n, p in inspect.signature(estimate_memory).parameters.items()}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,22 +42,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--kv-heads", help="key/value heads (grouped-query attention)")
     model.add_argument("--vocab", help="vocabulary size")
     model.add_argument("--intermediate", help="MLP width (default: Llama's 8/3 x hidden)")
-    p.add_argument("--method", default="lora", help="full, lora or qlora (default lora)")
+    d = _calculator_defaults()
+    p.add_argument(
+        "--method", default=d["method"], help=f"full, lora or qlora (default {d['method']})"
+    )
     p.add_argument(
         "--dtype",
-        default="bf16",
-        help="fp32, tf32, fp16, bf16, int8, fp8, int4, nf4 (default bf16)",
+        default=d["dtype"],
+        help=f"fp32, tf32, fp16, bf16, int8, fp8, int4, nf4 (default {d['dtype']})",
     )
-    p.add_argument("--optimizer", default="adam", help="sgd, momentum, adam, adamw (default adam)")
+    p.add_argument(
+        "--optimizer",
+        default=d["optimizer"],
+        help=f"sgd, momentum, adam, adamw (default {d['optimizer']})",
+    )
     p.add_argument(
         "--optimizer-convention",
-        default="dtype",
-        help="dtype: gradients and states in the training dtype (the chapter's, default); "
-        "mixed: fp32 master copy and fp32 states (~16 bytes per trainable param with Adam)",
+        default=d["optimizer_convention"],
+        help="dtype: gradients and states in the training dtype (the chapter's); mixed: fp32 "
+        "master copy and fp32 states (~16 bytes per trainable param with Adam) "
+        f"(default {d['optimizer_convention']})",
     )
-    p.add_argument("--batch-size", default="1", help="sequences per step (default 1)")
-    p.add_argument("--seq-len", default="512", help="tokens per sequence (default 512)")
-    p.add_argument("--rank", "--lora-rank", dest="rank", default="8", help="LoRA rank (default 8)")
+    p.add_argument(
+        "--batch-size",
+        default=str(d["batch_size"]),
+        help=f"sequences per step (default {d['batch_size']})",
+    )
+    p.add_argument(
+        "--seq-len", default=str(d["seq_len"]), help=f"tokens per sequence (default {d['seq_len']})"
+    )
+    p.add_argument(
+        "--rank",
+        "--lora-rank",
+        dest="rank",
+        default=str(d["lora_rank"]),
+        help=f"LoRA rank (default {d['lora_rank']})",
+    )
     p.add_argument(
         "--target-modules",
         help="comma-separated layer names, or all-linear (default: the q and v projections)",
