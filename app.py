@@ -12,7 +12,10 @@ if __name__ == "__main__":  # a browser session (or AppTest) running the script
     from advisor.ui.page_paths import PAGES
 
     st.navigation(
-        [st.Page(path, title=title, default=i == 0) for i, (path, title) in enumerate(PAGES)]
+        [
+            st.Page(path, title=title, url_path=url, default=i == 0)
+            for i, (path, title, url) in enumerate(PAGES)
+        ]
     ).run()
 else:  # `streamlit run app.py` serving the app
     from advisor.ui.hosts import host_guard

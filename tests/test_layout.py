@@ -212,13 +212,13 @@ def test_every_app_page_path_exists_and_is_routed():
     from advisor.ui import page_paths
 
     root = PACKAGE.parent
-    assert [path for path, _ in page_paths.PAGES] == [
+    assert [path for path, _, _ in page_paths.PAGES] == [
         page_paths.QUESTIONNAIRE,
         page_paths.DATA,
         page_paths.PILOT,
         page_paths.REPORT,
     ]
-    assert all((root / path).is_file() for path, _ in page_paths.PAGES)
+    assert all((root / path).is_file() for path, _, _ in page_paths.PAGES)
     assert "page_paths" in (root / "app.py").read_text()
 
 

@@ -303,22 +303,31 @@ def test_pilot_form_choices_survive_a_refresh():
 
 
 def test_the_report_files_print_the_recommendation_on_screen(monkeypatch):
-    """The page decides once; the downloads carry that decision, not a second one."""
-    from advisor.decide.recommend import recommend
-    from advisor.ui import report_page
+    """The page decides once; the downloads carry that decision, not a second one.
 
-    def marked(*args, **kwargs):
-        rec = recommend(*args, **kwargs)
-        return replace(rec, next_step="Only the on-screen decision says this.")
+    Every decision made is numbered, so a report that decided again would print another
+    number than the page's "Next step".
+    """
+    import importlib
 
-    monkeypatch.setattr(report_page, "recommend", marked)
+    decide = importlib.import_module("advisor.decide.recommend")  # the module, not the function
+    real, made = decide.recommend, []
+
+    def numbered(*args, **kwargs):
+        made.append(None)
+        return replace(real(*args, **kwargs), next_step=f"Decision number {len(made)}.")
+
+    monkeypatch.setattr(decide, "recommend", numbered)
     at = new_app().run()
     at.radio(key="q_prompting_effort").set_value("systematic")
     at = goto(at.run(), "report")
     assert not at.exception and not at.error
+    shown = next(m for m in texts(at.markdown) if m.startswith("**Next step:**"))
+    number = shown.removeprefix("**Next step:** ")
     files = at.session_state["report_files"]
-    assert "Only the on-screen decision says this." in files["md"].decode()
-    assert json.loads(files["json"])["recommendation"]["next_step"].startswith("Only the")
+    assert number.startswith("Decision number ")
+    assert number in files["md"].decode()
+    assert json.loads(files["json"])["recommendation"]["next_step"] == number
 
 
 def test_report_page_offers_the_training_setup_when_finetuning_is_planned():

@@ -337,3 +337,7 @@ def render() -> None:
         _show_check(data, check)
         if data.get("checked_ok"):
             st.page_link(page_paths.PILOT, label="Next: run a pilot", icon=":material/play_arrow:")
+
+
+if __name__ == "__main__":  # Streamlit runs this file as the page's script (app.py routes here)
+    state.run_page(render)

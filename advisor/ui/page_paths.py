@@ -7,14 +7,16 @@ Streamlit reports only when it is clicked.
 
 from __future__ import annotations
 
-QUESTIONNAIRE = "advisor/ui/pages/questionnaire.py"
-DATA = "advisor/ui/pages/data.py"
-PILOT = "advisor/ui/pages/pilot.py"
-REPORT = "advisor/ui/pages/report.py"
-# (path, title) in the order the sidebar lists them; the first is the default page
+# One file per page: each page module is also the script Streamlit runs for it (its code
+# under ``if __name__ == "__main__"``), so the tests import the same file the app serves.
+QUESTIONNAIRE = "advisor/ui/questionnaire_page.py"
+DATA = "advisor/ui/data_page.py"
+PILOT = "advisor/ui/pilot_page.py"
+REPORT = "advisor/ui/report_page.py"
+# (path, title, URL path) in the order the sidebar lists them; the first is the default page
 PAGES = (
-    (QUESTIONNAIRE, "Questionnaire"),
-    (DATA, "Data"),
-    (PILOT, "Pilot"),
-    (REPORT, "Recommendation and report"),
+    (QUESTIONNAIRE, "Questionnaire", "questionnaire"),
+    (DATA, "Data", "data"),
+    (PILOT, "Pilot", "pilot"),
+    (REPORT, "Recommendation and report", "report"),
 )

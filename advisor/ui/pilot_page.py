@@ -357,3 +357,7 @@ def render() -> None:
             _start_form(data)
     st.subheader("Past runs")
     past_runs()
+
+
+if __name__ == "__main__":  # Streamlit runs this file as the page's script (app.py routes here)
+    state.run_page(render)

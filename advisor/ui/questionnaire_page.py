@@ -250,3 +250,7 @@ def live_recommendation(current: Answers, answered: set[str]) -> None:
 
 
 assert set(FAILURES) == set(INFORMATION_FAILURES + BEHAVIOUR_FAILURES + COST_FAILURES)
+
+
+if __name__ == "__main__":  # Streamlit runs this file as the page's script (app.py routes here)
+    state.run_page(render)

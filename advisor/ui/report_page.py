@@ -310,3 +310,7 @@ def _pilot_details(pilot: PilotResults, clean: dict[str, Any], run_dir: Path | N
     st.dataframe(arms_table(clean), hide_index=True, width="stretch")
     all_charts(clean)
     evidence_view.render(dict(pilot.raw), run_dir)  # data curve, seed spread, run comparison
+
+
+if __name__ == "__main__":  # Streamlit runs this file as the page's script (app.py routes here)
+    state.run_page(render)
