@@ -11,7 +11,7 @@ import pytest
 from advisor.errors import AdvisorError
 from advisor.evaluation.stats import minimum_detectable_effect
 from advisor.pilot.budget import DROP_ORDER, MIN_TEST, parse_budget, plan_budget
-from advisor.pilot.calibrate import ARM_OVERHEAD_S, ArmWork, Rates, arm_seconds
+from advisor.pilot.calibrate import ARM_OVERHEAD_S, ArmWork, Rates, arm_extra_mb, arm_seconds
 from advisor.pilot.results import estimate_vs_measured
 from tests.test_pilot import write_toy
 
@@ -56,6 +56,20 @@ def test_arm_seconds_by_hand():
     assert arm_seconds(lora, RATES, 100, 16) == pytest.approx(5.0 + 2.8 + train + ARM_OVERHEAD_S)
 
 
+def test_arm_memory_by_hand():
+    """Generation: the probe's MB per prompt token x a batch of the widest prompts; a
+    training arm: the larger of its training peak and its answers beside a weights copy."""
+    rates = Rates(**{**RATES.__dict__, "generation_mb_per_token": 0.05})
+    rag = ArmWork(400, 8, widest_prompt_tokens=492)
+    assert arm_extra_mb(rag, rates, 16) == pytest.approx(0.05 * 16 * 500)  # 400 MB
+    lora = ArmWork(50, 8, train_tokens=1000, widest_train_tokens=120, widest_prompt_tokens=92)
+    assert arm_extra_mb(lora, rates, 16, training_mb=1800, weights_mb=270) == 1800
+    assert arm_extra_mb(lora, rates, 16, training_mb=100, weights_mb=270) == pytest.approx(
+        270 + 0.05 * 16 * 100
+    )
+    assert arm_extra_mb(rag, RATES, 16) == 0.0  # an older estimate without the rate
+
+
 def plan(budget, n_test=100, spent=0.0):
     return plan_budget(budget, WORK, RATES, ALL, n_test, 3, 16, spent)
 
@@ -70,13 +84,38 @@ def test_cuts_come_in_order_epochs_then_test_items_then_arms():
     p = plan(full - 5)
     assert p.fits and p.cuts == ["LoRA epochs 3 to 2"] and p.arms == ALL
     tighter = plan(full * 0.5)
-    assert tighter.fits and tighter.cuts[:2] == ["LoRA epochs 3 to 2", "test items 100 to 60"]
-    assert tighter.planned_s <= full * 0.5
+    assert tighter.fits and tighter.arms == ALL and tighter.planned_s <= full * 0.5
+    assert [c.split(" to ")[0] for c in tighter.cuts] == ["LoRA epochs 3", "test items 100"]
+    assert tighter.epochs < 3 and MIN_TEST < tighter.max_test < 100
+
+
+def _fills(p, budget, n_test=100, spent=0.0):
+    """Nothing the plan cut could come back: one more test item or epoch breaks the budget."""
+    more_items = plan_budget(budget, WORK, RATES, p.arms, n_test, 3, 16, spent)
+    assert more_items.max_test == p.max_test and more_items.epochs == p.epochs
+    if p.max_test < n_test:
+        assert _cost(p, p.max_test + 1, p.epochs, spent) > budget
+    if p.epochs < 3 and any(WORK.get(a) and WORK[a].train_tokens for a in p.arms):
+        assert _cost(p, p.max_test, p.epochs + 1, spent) > budget
+
+
+def _cost(p, n, epochs, spent):
+    from advisor.pilot.budget import SETUP_S, per_arm_seconds
+
+    return spent + SETUP_S + sum(per_arm_seconds(WORK, RATES, p.arms, n, epochs, 3, 16).values())
+
+
+@pytest.mark.parametrize("budget", [40, 60, 90, 180, 300])
+def test_a_plan_gives_back_what_its_whole_step_cuts_left_unused(budget):
+    """Issue 13: a 3-minute facts pilot planned 123 s once lora_rag was dropped."""
+    p = plan(budget)
+    assert p.fits and p.planned_s <= budget
+    _fills(p, budget)
 
 
 def test_a_tight_budget_drops_the_costliest_evidence_first_and_keeps_the_baseline():
     p = plan(60)
-    assert p.fits and p.planned_s <= 60 and p.max_test == MIN_TEST and p.epochs == 1
+    assert p.fits and p.planned_s <= 60 and MIN_TEST <= p.max_test < 60 and p.epochs == 1
     assert p.arms == ["zero_shot", "bm25_rag", "lora", "nearest_neighbor"]
     tighter = plan(30)
     assert "lora" not in tighter.arms and tighter.fits
@@ -84,7 +123,7 @@ def test_a_tight_budget_drops_the_costliest_evidence_first_and_keeps_the_baselin
     assert "zero_shot" in p.arms and "nearest_neighbor" in p.arms
     assert p.dropped == [a for a in DROP_ORDER if a in p.dropped]  # in the drop order
     assert p.dropped[0] == "lora_rag"
-    assert p.mde == pytest.approx(minimum_detectable_effect(MIN_TEST), abs=1e-3)
+    assert p.mde == pytest.approx(minimum_detectable_effect(p.max_test), abs=1e-3)
     assert f"~{p.mde:.2f}" in p.describe()
 
 
@@ -98,7 +137,9 @@ def test_a_budget_below_the_smallest_pilot_is_refused_with_the_arms_that_fit():
 
 
 def test_time_already_spent_counts_against_the_budget():
-    assert plan(100, spent=0).planned_s < plan(100, spent=30).planned_s
+    free, spent = plan(100, spent=0), plan(100, spent=30)
+    assert spent.planned_s - 30 < free.planned_s  # the arms get only what is left
+    assert (len(spent.arms), spent.max_test) < (len(free.arms), free.max_test)
     assert not plan(60, spent=55).fits
 
 

@@ -219,6 +219,7 @@ def train_and_answer(
     """
     from advisor.finetune.lora import train_lora
     from advisor.models.hf import HFGenerator
+    from advisor.resources import release_memory
 
     train = ctx.split.train if train is None else train
     validation = ctx.split.validation if validation is None else validation
@@ -233,6 +234,7 @@ def train_and_answer(
         out_dir=ctx.run_dir / "adapters" / arm if keep_adapter else None,
         progress=ctx.train_progress_for(shown),
     )
+    release_memory()  # training's freed activations go back to the OS before the answers
     tuned = HFGenerator(
         peft_model,
         base.tokenizer,

@@ -10,7 +10,9 @@ this order, until the plan fits:
 4. the test set down to ``MIN_TEST`` items;
 5. whole arms, the costliest evidence first (``DROP_ORDER``): zero-shot, the baseline every
    comparison needs, and the nearest-neighbour reference, which costs nothing, stay.
-Each cut is named, with the minimum detectable effect at the planned test size, so the
+The cuts move in whole steps, so what they leave unused is then given back, last cut
+first: test items, then LoRA epochs, each as far as the budget allows. Each cut is named,
+with the minimum detectable effect at the planned test size, so the
 reader knows what the smaller pilot can and cannot show. When even zero-shot on
 ``MIN_TEST`` items does not fit, the plan says so and lists the arms that would fit alone.
 """
@@ -169,8 +171,18 @@ def plan_budget(
             arms.remove(arm)
             dropped.append(arm)
     if not any(work.get(a) is not None and work[a].train_tokens for a in arms):
-        cuts = [c for c in cuts if not c.startswith("LoRA epochs")]  # no LoRA arm is left
-        ep = epochs
+        ep = epochs  # no LoRA arm is left: nothing to cut there
+    if cost() <= left:
+        n, ep = _give_back(
+            lambda n_, ep_: _total(work, rates, arms, n_, ep_, epochs, batch_size) <= left,
+            n,
+            ep,
+            n_test,
+            epochs,
+        )
+    cuts = ([f"LoRA epochs {epochs} to {ep}"] if ep < epochs else []) + (
+        [f"test items {n_test} to {n}"] if n < n_test else []
+    )
     if dropped:
         cuts.append(f"arms {', '.join(dropped)} (not run)")
     planned = cost()
@@ -195,6 +207,29 @@ def plan_budget(
         fits_alone=alone,
         spent_s=round(spent_s, 1),
     )
+
+
+def _give_back(fits: Any, n: int, ep: int, n_test: int, epochs: int) -> tuple[int, int]:
+    """Undo cuts, last cut first, while the plan still fits.
+
+    Why: each cut works in whole steps (test items straight to 60 or 30, a whole arm), so
+    the plan that first fits can leave much of the budget unused (a 3-minute facts pilot
+    planned 123 s once lora_rag was dropped). Test items come back first (every arm's
+    intervals narrow), then LoRA epochs, each as far as the budget allows.
+    """
+    levels = [("test", min(COMFORT_TEST, n_test)), ("epochs", min(2, epochs))]
+    levels += [("test", n_test), ("epochs", epochs)]
+    for kind, target in levels:
+        if kind == "epochs":
+            while ep < target and fits(n, ep + 1):
+                ep += 1
+        elif n < target:
+            lo, hi = n, target  # the most items that fit: fits(lo) holds
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if fits(mid, ep) else (lo, mid - 1)
+            n = lo
+    return n, ep
 
 
 def apply_plan(settings: PilotSettings, plan: BudgetPlan) -> PilotSettings:

@@ -10,9 +10,14 @@ lengths and whatever else the machine is doing. So once the model is loaded, the
    prefill and the per-token decode step) and one batch of the longest prompts;
 3. runs ``TRAIN_PROBE_STEPS`` real LoRA steps on training pairs of the arm's own length and
    times the steps after the first (the first pays for warm-up);
-and multiplies those rates by the work each arm will do. Memory comes from the process's
-resident size now (model, embedder and indexes loaded) plus the LoRA loop's peak for the
-widest training batch (:func:`advisor.memory.cpu.estimate_cpu_training_peak`).
+and multiplies those rates by the work each arm will do. Memory: the process's resident
+size once the probe has run and its freed memory went back to the OS (as each arm starts:
+model, embedder, indexes, and what generating and training leave resident), plus the arm's
+own peak: the resident size a generation batch added in the probe, scaled to the arm's
+widest batch, and for a training arm the larger of that (beside a second copy of the
+weights) and the LoRA loop's peak for its widest training batch
+(:func:`advisor.memory.cpu.estimate_cpu_training_peak`, which matched the measured training
+peaks within 10% on the bundled samples; experiments/README.md).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class Rates:
     train_s_per_token: float  # forward + backward per training token (LoRA)
     model_load_s: float  # a fresh base model for a training arm
     probe_s: float  # what measuring took
+    generation_mb_per_token: float = 0.0  # resident MB a generation batch adds per prompt token
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class ArmWork:
     train_tokens: float = 0.0  # training tokens over all epochs
     validation_tokens: float = 0.0  # validation tokens over all evaluations
     widest_train_tokens: int = 0  # the longest training example (the memory peak)
+    widest_prompt_tokens: int = 0  # the longest test prompt seen (generation's memory peak)
 
 
 @dataclass
@@ -97,9 +104,10 @@ def count_work(ctx: PilotContext, arms: list[str]) -> dict[str, ArmWork]:
         info = CATALOG[arm]
         if not info.needs_llm:
             continue
-        prompt = _mean_tokens(gen, test_prompts(ctx, arm, sample).prompts)
+        counts = [gen.count_tokens(t) for t in test_prompts(ctx, arm, sample).prompts]
+        prompt, widest = (statistics.fmean(counts), max(counts)) if counts else (0.0, 0)
         if not info.trains:
-            work[arm] = ArmWork(prompt, new)
+            work[arm] = ArmWork(prompt, new, widest_prompt_tokens=widest)
             continue
         pairs = training_pairs(ctx, arm, _sample(split.train, SAMPLE * 2))
         lengths = [gen.count_tokens(p.prompt) + gen.count_tokens(p.response) + 1 for p in pairs]
@@ -114,6 +122,7 @@ def count_work(ctx: PilotContext, arms: list[str]) -> dict[str, ArmWork]:
             train_tokens=epochs * len(split.train) * per_example,
             validation_tokens=(math.ceil(epochs) + 1) * len(split.validation) * per_example,
             widest_train_tokens=min(max(lengths), lora.max_seq_len),
+            widest_prompt_tokens=widest,
         )
     return work
 
@@ -121,6 +130,7 @@ def count_work(ctx: PilotContext, arms: list[str]) -> dict[str, ArmWork]:
 def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
     """Time generation and a few LoRA steps with the pilot's own model and settings."""
     from advisor.pilot.arms import test_prompts, training_pairs
+    from advisor.resources import PeakMemory, release_memory
 
     t_start = time.perf_counter()
     gen, split, settings = ctx.generator(), ctx.split, ctx.settings
@@ -129,8 +139,11 @@ def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
     short_tokens = sum(gen.count_tokens(p) for p in short)
     gen.generate(short[:1], max_new_tokens=2, batch_size=1)  # warm-up: kernels, allocator
     t0 = time.perf_counter()
-    gen.generate(short, max_new_tokens=1, batch_size=batch)
+    with PeakMemory(0.005) as pm:
+        gen.generate(short, max_new_tokens=1, batch_size=batch)
     t1 = time.perf_counter()
+    padded = len(short) * max((gen.count_tokens(p) for p in short), default=1)
+    gen_mb = _added_per_token(pm, padded)
     gen.generate(short, max_new_tokens=1 + DECODE_PROBE, batch_size=batch)
     t2 = time.perf_counter()
     prefill = max(1e-7, (t1 - t0) / max(1, short_tokens))
@@ -142,16 +155,25 @@ def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
     if longest is not None and work[longest].prompt_tokens > 2 * short_tokens / len(short):
         few = min(4, batch)
         long_prompts = test_prompts(ctx, longest, _sample(split.test, few)).prompts
+        release_memory()  # what the short batch left must not hide the long batch's need
         t3 = time.perf_counter()
-        gen.generate(long_prompts, max_new_tokens=1, batch_size=few)
-        long_tokens = sum(gen.count_tokens(p) for p in long_prompts)
-        prefill = max(prefill, (time.perf_counter() - t3 - decode) / max(1, long_tokens))
+        with PeakMemory(0.005) as pm:
+            gen.generate(long_prompts, max_new_tokens=1, batch_size=few)
+        counts = [gen.count_tokens(p) for p in long_prompts]
+        prefill = max(prefill, (time.perf_counter() - t3 - decode) / max(1, sum(counts)))
+        gen_mb = max(gen_mb, _added_per_token(pm, len(counts) * max(counts)))
     train_rate, load_s = 0.0, 0.0
     trainers = [a for a in work if work[a].train_tokens > 0]
     if trainers:
         arm = max(trainers, key=lambda a: work[a].train_tokens)
         train_rate, load_s = _time_training(ctx, arm, training_pairs)
-    return Rates(prefill, decode, train_rate, load_s, time.perf_counter() - t_start)
+    release_memory()  # as before every arm: what the probe freed goes back to the OS
+    return Rates(prefill, decode, train_rate, load_s, time.perf_counter() - t_start, gen_mb)
+
+
+def _added_per_token(pm: Any, padded_tokens: int) -> float:
+    """Resident MB a generation batch added, per (padded) prompt token it held."""
+    return max(0.0, pm.peak_mb - pm.start_mb) / max(1, padded_tokens)
 
 
 def _time_training(ctx: PilotContext, arm: str, training_pairs: Any) -> tuple[float, float]:
@@ -202,8 +224,10 @@ def calibrate(ctx: PilotContext, arms: list[str]) -> Calibration:
     from advisor.resources import current_rss_mb
 
     work = count_work(ctx, arms)  # builds the retrievers and loads the embedder
-    base = current_rss_mb()  # before probing: the probe's memory is released after it
     rates = measure_rates(ctx, work)
+    # after the probe and its release: what the process keeps once it has generated and
+    # trained, i.e. what every arm starts from (the runner releases memory before each)
+    base = current_rss_mb()
     n_test = len(ctx.split.test)
     per_arm = {
         arm: round(arm_seconds(work[arm], rates, n_test, ctx.settings.batch_size), 1)
@@ -211,7 +235,15 @@ def calibrate(ctx: PilotContext, arms: list[str]) -> Calibration:
         else ARM_OVERHEAD_S
         for arm in arms
     }
-    peaks = {arm: round(base + _training_extra_mb(ctx, work[arm]), 0) for arm in work}
+    batch = max(1, min(ctx.settings.batch_size, n_test))
+    weights = _weights_mb(ctx)
+    peaks = {
+        arm: round(
+            base + arm_extra_mb(w, rates, batch, _training_extra_mb(ctx, w), weights),
+            0,
+        )
+        for arm, w in work.items()
+    }
     peaks.update({arm: round(base, 0) for arm in arms if arm not in peaks})
     return Calibration(
         seconds=round(sum(per_arm.values()), 1),
@@ -224,6 +256,30 @@ def calibrate(ctx: PilotContext, arms: list[str]) -> Calibration:
             for arm, w in work.items()
         },
     )
+
+
+def arm_extra_mb(
+    work: ArmWork, rates: Rates, batch: int, training_mb: float = 0.0, weights_mb: float = 0.0
+) -> float:
+    """What an arm adds over the process it starts in, at its peak.
+
+    Generation holds a batch of its widest prompts (the probe's MB per prompt token,
+    scaled); a training arm trains first (``training_mb``: the LoRA loop's peak), then
+    answers beside its own copy of the weights (``weights_mb``), so its peak is the larger of
+    the two phases: the runner returns training's freed memory to the OS before the answers.
+    """
+    tokens = batch * (work.widest_prompt_tokens + work.new_tokens)
+    generating = rates.generation_mb_per_token * tokens
+    if not work.train_tokens:
+        return generating
+    return max(training_mb, weights_mb + generating)
+
+
+def _weights_mb(ctx: PilotContext) -> float:
+    model = getattr(ctx.generator(), "model", None)
+    if model is None:
+        return 0.0
+    return sum(p.numel() * p.element_size() for p in model.parameters()) / 1e6
 
 
 def _training_extra_mb(ctx: PilotContext, work: ArmWork) -> float:
