@@ -29,10 +29,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def pilot_command(sample: str, out: Path, budget: str | None, extra: list[str]) -> list[str]:
-    from advisor.data.samples import get_sample
+def pilot_command(
+    sample: str, out: Path, budget: str | None, extra: list[str], data: str | None = None
+) -> list[str]:
+    """``advisor pilot`` on a bundled sample, or on ``data`` (a folder holding
+    examples.jsonl, and kb.jsonl and task.txt when it has them)."""
+    from advisor.data.samples import Sample, get_sample
 
-    s = get_sample(sample)
+    if data:
+        folder = Path(data)
+        kb, task = folder / "kb.jsonl", folder / "task.txt"
+        s = Sample(
+            folder.name,
+            "",
+            folder / "examples.jsonl",
+            kb if kb.is_file() else None,
+            task.read_text().strip() if task.is_file() else "",
+            None,
+        )
+    else:
+        s = get_sample(sample)
     cmd = [sys.executable, "-m", "advisor", "pilot", "--data", str(s.data), "--out", str(out)]
     if s.kb:
         cmd += ["--kb", str(s.kb)]
@@ -90,6 +106,9 @@ def summarize(results: dict, wall_s: float, peak_mb: float, budget_s: float | No
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", default="facts", help="facts, form or tiny (default facts)")
+    parser.add_argument(
+        "--data", help="a folder with examples.jsonl (+ kb.jsonl, task.txt) instead of a sample"
+    )
     parser.add_argument("--budget", help="pass --budget to the pilot (e.g. 3m)")
     parser.add_argument("--out", help="run folder (default: a new temporary folder)")
     parser.add_argument("--json", action="store_true", help="last stdout line: one JSON object")
@@ -98,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     from advisor.pilot.budget import parse_budget
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-pilot-")) / "run"
-    cmd = pilot_command(args.sample, out, args.budget, args.extra)
+    cmd = pilot_command(args.sample, out, args.budget, args.extra, args.data)
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -110,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     results = json.loads((out / "results.json").read_text())
     summary = summarize(results, wall, peak_mb, parse_budget(args.budget))
     summary.update(
-        sample=args.sample,
+        sample=args.data or args.sample,
         run_dir=str(out),
         load_avg_1m_before=round(load_before, 2),
         load_avg_1m_after=round(os.getloadavg()[0], 2),

@@ -220,3 +220,48 @@ def test_the_report_shows_the_estimate_beside_the_measurement():
     assert "measured on this machine" in section and "0.75" in section
     assert "| Zero-shot prompting | 40.0 | 30.0 |" in section
     assert "Time budget 300 s; the plan cut test items 100 to 60." in section
+
+
+def test_an_arm_trains_at_its_own_measured_rate():
+    """Short sequences cost more per token than RAG-length ones: each arm is probed."""
+    lora = WORK["lora"]
+    own = ArmWork(**{**lora.__dict__, "train_s_per_token": 0.004})
+    delta = arm_seconds(own, RATES, 100, 16) - arm_seconds(lora, RATES, 100, 16)
+    tokens = lora.train_tokens + 0.35 * lora.validation_tokens
+    assert delta == pytest.approx((0.004 - RATES.train_s_per_token) * tokens)
+
+
+def _estimate(epochs: int) -> dict:
+    from dataclasses import asdict
+
+    work = {**WORK, "lora": ArmWork(**{**WORK["lora"].__dict__, "train_s_per_token": 0.0026})}
+    return {
+        "calibrated": True,
+        "rates": asdict(RATES),
+        "work": {a: asdict(w) for a, w in work.items()},
+        "per_arm_peak_mb": {a: 1000.0 for a in ALL},
+        "lora_epochs": epochs,
+    }
+
+
+def test_the_planned_estimate_scales_the_epochs_it_was_counted_at():
+    """The runner passes settings already cut to the plan; the estimate still knows it
+    counted 3 epochs (a 3-minute facts run printed 138 s for a 1-epoch lora arm of 84 s)."""
+    from dataclasses import replace
+
+    from advisor.finetune.settings import LoraSettings
+    from advisor.pilot.budget import BudgetPlan, planned_estimate
+    from advisor.pilot.context import PilotSettings
+
+    p = BudgetPlan(180, 150, ["zero_shot", "lora"], 100, 1, True)
+    planned = PilotSettings(data="d", out="o", lora=LoraSettings(epochs=1))
+    one = planned_estimate(_estimate(3), p, planned)["per_arm_seconds"]["lora"]
+    three = planned_estimate(_estimate(3), replace(p, epochs=3), planned)["per_arm_seconds"]
+    w = ArmWork(**_estimate(3)["work"]["lora"])
+    expected = arm_seconds(
+        replace(w, train_tokens=w.train_tokens / 3, validation_tokens=w.validation_tokens / 2),
+        RATES,
+        100,
+        16,
+    )
+    assert one == pytest.approx(expected, abs=0.1) and one < three["lora"]

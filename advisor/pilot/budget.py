@@ -276,11 +276,15 @@ def _measured(estimate: dict[str, Any]) -> tuple[dict[str, ArmWork], Rates]:
 def planned_estimate(
     estimate: dict[str, Any], plan: BudgetPlan, settings: PilotSettings
 ) -> dict[str, Any]:
-    """The measured estimate redone for what the plan kept."""
+    """The measured estimate redone for what the plan kept.
+
+    The work was counted at the epochs the estimate records (``settings`` may already be
+    the planned ones, whose epochs would then scale nothing).
+    """
     work, rates = _measured(estimate)
+    counted_epochs = estimate.get("lora_epochs") or settings.lora.epochs
     seconds = per_arm_seconds(
-        work, rates, plan.arms, plan.max_test, plan.epochs, settings.lora.epochs,
-        settings.batch_size,
+        work, rates, plan.arms, plan.max_test, plan.epochs, counted_epochs, settings.batch_size,
     )  # fmt: skip
     peaks = {a: p for a, p in (estimate.get("per_arm_peak_mb") or {}).items() if a in plan.arms}
     return {

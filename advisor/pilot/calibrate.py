@@ -8,8 +8,10 @@ lengths and whatever else the machine is doing. So once the model is loaded, the
    (retrieved passages, few-shot examples and the chat template included);
 2. times one short batched generation twice (1 and 1 + ``DECODE_PROBE`` new tokens: the
    prefill and the per-token decode step) and one batch of the longest prompts;
-3. runs ``TRAIN_PROBE_STEPS`` real LoRA steps on training pairs of the arm's own length and
-   times the steps after the first (the first pays for warm-up);
+3. runs ``TRAIN_PROBE_STEPS`` real LoRA steps on each training arm's own pairs and times
+   the steps after the first (the first pays for warm-up): a token of a short sequence
+   costs more than one of a RAG-length sequence (each step has fixed costs), 2.6 against
+   2.0 ms on the facts sample, so one rate for both arms was 13-35% off for one of them;
 and multiplies those rates by the work each arm will do. Memory: the process's resident
 size once the probe has run and its freed memory went back to the OS (as each arm starts:
 model, embedder, indexes, and what generating and training leave resident), plus the arm's
@@ -61,6 +63,7 @@ class ArmWork:
     validation_tokens: float = 0.0  # validation tokens over all evaluations
     widest_train_tokens: int = 0  # the longest training example (the memory peak)
     widest_prompt_tokens: int = 0  # the longest test prompt seen (generation's memory peak)
+    train_s_per_token: float = 0.0  # this arm's own measured rate; 0 = Rates.train_s_per_token
 
 
 @dataclass
@@ -128,7 +131,10 @@ def count_work(ctx: PilotContext, arms: list[str]) -> dict[str, ArmWork]:
 
 
 def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
-    """Time generation and a few LoRA steps with the pilot's own model and settings."""
+    """Time generation and a few LoRA steps with the pilot's own model and settings.
+
+    Each training arm's own rate goes into its entry of ``work``.
+    """
     from advisor.pilot.arms import test_prompts, training_pairs
     from advisor.resources import PeakMemory, release_memory
 
@@ -163,10 +169,13 @@ def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
         prefill = max(prefill, (time.perf_counter() - t3 - decode) / max(1, sum(counts)))
         gen_mb = max(gen_mb, _added_per_token(pm, len(counts) * max(counts)))
     train_rate, load_s = 0.0, 0.0
-    trainers = [a for a in work if work[a].train_tokens > 0]
-    if trainers:
-        arm = max(trainers, key=lambda a: work[a].train_tokens)
-        train_rate, load_s = _time_training(ctx, arm, training_pairs)
+    # the arm with the most training first: its rate is the default for the others
+    for arm in sorted(
+        (a for a in work if work[a].train_tokens > 0), key=lambda a: -work[a].train_tokens
+    ):
+        rate, load = _time_training(ctx, arm, training_pairs)
+        work[arm] = replace(work[arm], train_s_per_token=rate)
+        train_rate, load_s = train_rate or rate, load_s or load
     release_memory()  # as before every arm: what the probe freed goes back to the OS
     return Rates(prefill, decode, train_rate, load_s, time.perf_counter() - t_start, gen_mb)
 
@@ -213,7 +222,8 @@ def arm_seconds(work: ArmWork, rates: Rates, n_test: int, batch_size: int) -> fl
     )
     train = 0.0
     if work.train_tokens:
-        train = rates.model_load_s + rates.train_s_per_token * (
+        rate = work.train_s_per_token or rates.train_s_per_token
+        train = rates.model_load_s + rate * (
             work.train_tokens + VALIDATION_SHARE * work.validation_tokens
         )
     return generate + train + ARM_OVERHEAD_S
@@ -252,7 +262,7 @@ def calibrate(ctx: PilotContext, arms: list[str]) -> Calibration:
         per_arm_peak_mb=peaks,
         rates={k: round(v, 9) for k, v in asdict(rates).items()},
         work={
-            arm: {k: round(v, 1) if isinstance(v, float) else v for k, v in asdict(w).items()}
+            arm: {k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in asdict(w).items()}
             for arm, w in work.items()
         },
     )
@@ -356,6 +366,7 @@ def pilot_estimate(
         "rates": cal.rates,
         "work": cal.work,
         "counted_seconds": counted["seconds"],
+        "lora_epochs": ctx.settings.lora.epochs,  # what "work" was counted at (budget.py)
         "assumptions": (
             f"measured on this machine in {cal.rates['probe_s']:.0f} s: this "
             f"{millions(counted['model_params'])}-parameter model's generation and LoRA "
