@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    # ru_maxrss is in KiB on Linux; MB (1e6 bytes) like every other figure and the estimate
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e6
     if done.returncode != 0:
         print(done.stderr[-3000:], file=sys.stderr)
         return done.returncode
