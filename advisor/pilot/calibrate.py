@@ -41,7 +41,7 @@ ARM_OVERHEAD_S = 2.0  # scoring, file writes, adapter save
 # tokens past the 90th-percentile reference before a finetuned arm's batch stops; a
 # prompting arm's batch runs to the answer cap: the model was not taught where these answers
 # end, and one rambling row of 16 keeps the batch going (measured on an unseen dataset:
-# prompting arms took 2-2.4x their estimate at the taught length, 1.1-1.4x at the cap)
+# prompting arms took 1.9-2.4x their estimate at the taught length, 0.65-1.2x at the cap)
 ANSWER_SLACK = 4
 
 
