@@ -265,3 +265,18 @@ def test_the_planned_estimate_scales_the_epochs_it_was_counted_at():
         16,
     )
     assert one == pytest.approx(expected, abs=0.1) and one < three["lora"]
+
+
+def test_the_planned_peak_keeps_the_probes_own_peak():
+    """The probe trains every arm briefly before the plan; a 3-minute facts run that
+    dropped lora_rag peaked at the probe's 3.7 GB while its arms stayed under 2.8 GB."""
+    from advisor.finetune.settings import LoraSettings
+    from advisor.pilot.budget import BudgetPlan, planned_estimate
+    from advisor.pilot.context import PilotSettings
+
+    p = BudgetPlan(180, 150, ["zero_shot", "lora"], 100, 1, True, dropped=["lora_rag"])
+    settings = PilotSettings(data="d", out="o", lora=LoraSettings(epochs=1))
+    estimate = {**_estimate(3), "per_arm_peak_mb": {"zero_shot": 1000.0, "lora": 2700.0}}
+    assert planned_estimate(estimate, p, settings)["peak_memory_mb"] == 2700.0
+    estimate["probe_peak_mb"] = 3700.0
+    assert planned_estimate(estimate, p, settings)["peak_memory_mb"] == 3700.0

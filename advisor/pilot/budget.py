@@ -292,5 +292,9 @@ def planned_estimate(
         "seconds": round(plan.spent_s + sum(seconds.values()) + SETUP_S, 1),
         "per_arm_seconds": seconds,
         "per_arm_peak_mb": peaks,
-        "peak_memory_mb": max(peaks.values(), default=estimate.get("peak_memory_mb")),
+        # what the probe already peaked at stays: it came before any cut
+        "peak_memory_mb": max(
+            [*peaks.values(), estimate.get("probe_peak_mb") or 0.0],
+            default=estimate.get("peak_memory_mb"),
+        ),
     }

@@ -78,6 +78,7 @@ class Calibration:
     per_arm_peak_mb: dict[str, float]
     rates: dict[str, float]
     work: dict[str, dict[str, float]] = field(default_factory=dict)
+    probe_peak_mb: float = 0.0  # the process's peak while measuring (it trains every arm briefly)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -232,10 +233,11 @@ def arm_seconds(work: ArmWork, rates: Rates, n_test: int, batch_size: int) -> fl
 
 def calibrate(ctx: PilotContext, arms: list[str]) -> Calibration:
     """The pilot's estimate for these arms, measured on this machine with this data."""
-    from advisor.resources import current_rss_mb
+    from advisor.resources import PeakMemory, current_rss_mb
 
     work = count_work(ctx, arms)  # builds the retrievers and loads the embedder
-    rates = measure_rates(ctx, work)
+    with PeakMemory() as probe:
+        rates = measure_rates(ctx, work)
     # after the probe and its release: what the process keeps once it has generated and
     # trained, i.e. what every arm starts from (the runner releases memory before each)
     base = current_rss_mb()
@@ -258,9 +260,12 @@ def calibrate(ctx: PilotContext, arms: list[str]) -> Calibration:
     peaks.update({arm: round(base, 0) for arm in arms if arm not in peaks})
     return Calibration(
         seconds=round(sum(per_arm.values()), 1),
-        peak_memory_mb=max(peaks.values(), default=round(base, 0)),
+        # the run's peak may be the probe's own: it trains every arm for a few steps, and a
+        # budget may then drop the arm whose training was the widest
+        peak_memory_mb=max([*peaks.values(), round(probe.peak_mb, 0)]),
         per_arm_seconds=per_arm,
         per_arm_peak_mb=peaks,
+        probe_peak_mb=round(probe.peak_mb, 0),
         rates={k: round(v, 9) for k, v in asdict(rates).items()},
         work={
             arm: {k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in asdict(w).items()}
@@ -361,6 +366,7 @@ def pilot_estimate(
         ),
         "setup_s": round(spent_s + cal.rates["probe_s"], 1),
         "peak_memory_mb": cal.peak_memory_mb,
+        "probe_peak_mb": cal.probe_peak_mb,
         "per_arm_seconds": cal.per_arm_seconds,
         "per_arm_peak_mb": cal.per_arm_peak_mb,
         "calibrated": True,
