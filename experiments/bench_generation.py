@@ -46,6 +46,11 @@ def _batched(generator: Any, prompts: list[str], new_tokens: int, batch_size: in
     return [r.text for r in results], sum(r.output_tokens for r in results), seconds
 
 
+def faster(a: Any, b: Any) -> Any:
+    """Of two (texts, tokens, seconds) runs, the one with the higher tokens/s."""
+    return b if a is None or b[1] / b[2] > a[1] / a[2] else a
+
+
 def generation_bench(
     model_name: str,
     tokenizer: Any,
@@ -78,9 +83,6 @@ def generation_bench(
         gen32.generate(prompts[:2], max_new_tokens=2, batch_size=2)
         fp32 = _batched(gen32, prompts, new_tokens, batch_size)
         del gen32, model32
-
-    def faster(a, b):  # (texts, tokens, seconds) with the higher tokens/s
-        return b if a is None or b[1] / b[2] > a[1] / a[2] else a
 
     batched = per_example = None
     for _ in range(repeats):

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_common import machine, rag_prompts  # noqa: E402
-from bench_generation import _batched, _per_example  # noqa: E402
+from bench_generation import _batched, _per_example, faster  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,9 +42,6 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("the real default model is not cached: run `advisor models pull` first")
     prompts = [p for p, _ in rag_prompts(gen, "facts", args.prompts)]
     gen.generate(prompts[:2], max_new_tokens=2, batch_size=2)  # warm-up for both paths
-
-    def faster(a, b):  # (texts, tokens, seconds) with the higher tokens/s
-        return b if a is None or b[1] / b[2] > a[1] / a[2] else a
 
     batched = per_example = None
     for _ in range(2):

@@ -144,13 +144,14 @@ def measure_rates(ctx: PilotContext, work: dict[str, ArmWork]) -> Rates:
     gen, split, settings = ctx.generator(), ctx.split, ctx.settings
     batch = max(1, min(settings.batch_size, len(split.test)))
     short = test_prompts(ctx, "zero_shot", _sample(split.test, batch)).prompts
-    short_tokens = sum(gen.count_tokens(p) for p in short)
+    short_counts = [gen.count_tokens(p) for p in short]
+    short_tokens = sum(short_counts)
     gen.generate(short[:1], max_new_tokens=2, batch_size=1)  # warm-up: kernels, allocator
     t0 = time.perf_counter()
     with PeakMemory(0.005) as pm:
         gen.generate(short, max_new_tokens=1, batch_size=batch)
     t1 = time.perf_counter()
-    padded = len(short) * max((gen.count_tokens(p) for p in short), default=1)
+    padded = len(short) * max(short_counts, default=1)
     gen_mb = _added_per_token(pm, padded)
     gen.generate(short, max_new_tokens=1 + DECODE_PROBE, batch_size=batch)
     t2 = time.perf_counter()
